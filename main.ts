@@ -6,6 +6,9 @@
  */
 import { Command } from "commander";
 import { VERSION } from "./core/version.ts";
+import { serverCommand } from "./cli/server.ts";
+import { healthCommand } from "./cli/health.ts";
+import { statusCommand } from "./cli/status.ts";
 
 /** Builds the root command with every subcommand registered. */
 export function buildProgram(): Command {
@@ -14,6 +17,9 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version", "print the version")
     .showHelpAfterError();
   // --- commands (one line each: program.addCommand(fooCommand())) ---
+  program.addCommand(serverCommand());
+  program.addCommand(healthCommand());
+  program.addCommand(statusCommand());
   // --- end commands ---
   return program;
 }

@@ -48,7 +48,10 @@ export class ValidationError extends X0Error {
    * @param message what was wrong, naming the field
    * @param options cause and details
    */
-  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super("invalid_input", message, options);
   }
 }
@@ -59,7 +62,10 @@ export class ConfigError extends X0Error {
    * @param message names the key, the value and what was expected
    * @param options cause and details
    */
-  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super("invalid_config", message, options);
   }
 }
@@ -70,7 +76,10 @@ export class NotFoundError extends X0Error {
    * @param message what was looked for
    * @param options cause and details
    */
-  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super("not_found", message, options);
   }
 }
@@ -81,7 +90,10 @@ export class UnavailableError extends X0Error {
    * @param message what is unavailable and why
    * @param options cause and details
    */
-  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super("unavailable", message, options);
   }
 }
@@ -92,7 +104,10 @@ export class AuthError extends X0Error {
    * @param message why authentication failed
    * @param options cause and details
    */
-  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super("unauthenticated", message, options);
   }
 }
@@ -103,7 +118,10 @@ export class ForbiddenError extends X0Error {
    * @param message what is not allowed
    * @param options cause and details
    */
-  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super("forbidden", message, options);
   }
 }

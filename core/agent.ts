@@ -1,0 +1,176 @@
+/**
+ * The agent's lifecycle: open the store, resolve the node id, start the scheduler and the HTTP
+ * API, and stop them all gracefully (in-flight requests finish, tasks stop, KV closes) within
+ * the configured timeout.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Config } from "./config/schema.ts";
+import { errorMessage } from "./errors.ts";
+import { createHealthRegistry, type HealthRegistry, healthValue } from "./health/health.ts";
+import { type MeshView, standaloneMeshView } from "./mesh/view.ts";
+import { createScheduler, type Scheduler } from "./scheduler/scheduler.ts";
+import { openStore, resolveNodeId } from "./storage/kv.ts";
+import { nodeHealthStatus, registerUptime } from "./telemetry/node_metrics.ts";
+import { registerProcessMetrics } from "./telemetry/process_metrics.ts";
+import { VERSION } from "./version.ts";
+
+const log = getLogger(["x0", "agent"]);
+
+/** What the HTTP layer is built from; supplied by the caller so core/ never imports routes/. */
+export type AppFactory = (deps: AgentDeps) => OpenAPIHono;
+
+/** The subsystems of a running agent, as handed to the app factory. */
+export interface AgentDeps {
+  config: Config;
+  nodeId: string;
+  version: string;
+  startedAt: number;
+  kv: Deno.Kv;
+  health: HealthRegistry;
+  scheduler: Scheduler;
+  mesh: MeshView;
+}
+
+/** A running agent. */
+export interface Agent extends AgentDeps {
+  /** Base URL of the HTTP API. */
+  url: string;
+  /** Resolves when the agent has stopped. */
+  finished: Promise<void>;
+  /** Stops gracefully; resolves when stopped or the shutdown timeout has passed. */
+  stop(reason?: string): Promise<void>;
+}
+
+/**
+ * Starts an agent with a validated configuration.
+ *
+ * @param config the configuration (see core/config)
+ * @param options the HTTP app factory and an optional listen callback
+ */
+export async function startAgent(
+  config: Config,
+  options: { app: AppFactory; onListen?: (url: string) => void },
+): Promise<Agent> {
+  const startedAt = performance.now();
+  const kv = await openStore(config.data_dir);
+  const nodeId = await resolveNodeId(kv, config.node_id);
+  const health = createHealthRegistry();
+  const scheduler = createScheduler();
+  const mesh = standaloneMeshView(nodeId, config.mesh.router_address);
+
+  registerProcessMetrics();
+  registerUptime(startedAt);
+
+  health.register({
+    name: "storage",
+    critical: true,
+    check: async () => {
+      await kv.get(["node", "id"]);
+      return { ok: true };
+    },
+  });
+  health.register({
+    name: "interfaces",
+    critical: false,
+    check: () => checkInterfaces(config.mesh.interfaces),
+  });
+
+  scheduler.add({
+    name: "health",
+    intervalMs: 5000,
+    runAtStart: true,
+    run: async () => {
+      const report = await health.evaluate();
+      nodeHealthStatus.set(healthValue(report.status));
+    },
+  });
+
+  const deps: AgentDeps = {
+    config,
+    nodeId,
+    version: VERSION,
+    startedAt,
+    kv,
+    health,
+    scheduler,
+    mesh,
+  };
+  const app = options.app(deps);
+
+  let resolveListen: (url: string) => void;
+  const listening = new Promise<string>((r) => resolveListen = r);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: ({ hostname, port }) => {
+        const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+        resolveListen(`http://${host}:${port}`);
+      },
+    }, app.fetch);
+  } catch (err) {
+    kv.close();
+    throw err;
+  }
+  const url = await listening;
+  scheduler.start();
+  log.info("Agent {node_id} {version} listening on {url}", {
+    node_id: nodeId,
+    version: VERSION,
+    url,
+  });
+  options.onListen?.(url);
+
+  let stopping: Promise<void> | undefined;
+  let resolveFinished: () => void;
+  const finished = new Promise<void>((r) => resolveFinished = r);
+
+  const stop = (reason = "stop requested") => {
+    stopping ??= (async () => {
+      log.info("Agent stopping: {reason}", { reason });
+      const timeoutMs = config.shutdown_timeout_ms;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<"timeout">((r) =>
+        timer = setTimeout(() => r("timeout"), timeoutMs)
+      );
+      const graceful = (async () => {
+        // Stop accepting, let in-flight requests finish, then the tasks, then the store.
+        await server.shutdown();
+        await scheduler.stop(timeoutMs);
+        return "done" as const;
+      })().catch((err) => {
+        log.error("Error during shutdown: {error}", { error: errorMessage(err) });
+        return "done" as const;
+      });
+      const outcome = await Promise.race([graceful, deadline]);
+      clearTimeout(timer);
+      if (outcome === "timeout") {
+        log.warning("Shutdown did not finish within {ms} ms; closing anyway", { ms: timeoutMs });
+      }
+      kv.close();
+      log.info("Agent stopped");
+      resolveFinished();
+    })();
+    return stopping;
+  };
+
+  return { ...deps, url, finished, stop };
+}
+
+/** Checks that every configured mesh interface exists (via /sys/class/net). */
+function checkInterfaces(names: string[]): { ok: boolean; reason?: string } {
+  const missing = names.filter((name) => {
+    try {
+      Deno.statSync(`/sys/class/net/${name}`);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return { ok: true };
+  return { ok: false, reason: `configured interface not found: ${missing.join(", ")}` };
+}
