@@ -10,7 +10,8 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "./config/schema.ts";
 import { errorMessage } from "./errors.ts";
 import { createHealthRegistry, type HealthRegistry, healthValue } from "./health/health.ts";
-import { type MeshView, standaloneMeshView } from "./mesh/view.ts";
+import { startMeshRuntime } from "./mesh/runtime.ts";
+import type { MeshView } from "./mesh/view.ts";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.ts";
 import { openStore, resolveNodeId } from "./storage/kv.ts";
 import { nodeHealthStatus, registerUptime } from "./telemetry/node_metrics.ts";
@@ -59,7 +60,10 @@ export async function startAgent(
   const nodeId = await resolveNodeId(kv, config.node_id);
   const health = createHealthRegistry();
   const scheduler = createScheduler();
-  const mesh = standaloneMeshView(nodeId, config.mesh.router_address);
+
+  const meshRuntime = await startMeshRuntime(config, { nodeId, kv, scheduler });
+  const mesh = meshRuntime.view;
+  for (const check of meshRuntime.checks) health.register(check);
 
   registerProcessMetrics();
   registerUptime(startedAt);
@@ -113,6 +117,7 @@ export async function startAgent(
       },
     }, app.fetch);
   } catch (err) {
+    await meshRuntime.stop();
     kv.close();
     throw err;
   }
@@ -141,6 +146,7 @@ export async function startAgent(
         // Stop accepting, let in-flight requests finish, then the tasks, then the store.
         await server.shutdown();
         await scheduler.stop(timeoutMs);
+        await meshRuntime.stop();
         return "done" as const;
       })().catch((err) => {
         log.error("Error during shutdown: {error}", { error: errorMessage(err) });

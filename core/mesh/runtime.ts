@@ -1,0 +1,43 @@
+/**
+ * Chooses and starts the mesh backend the configuration asks for (the native link-state
+ * agent, Yggdrasil, batman-adv) and hands the agent one MeshView. Each backend adds one branch
+ * here; with nothing configured the node is standalone.
+ *
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+import type { HealthCheck } from "../health/health.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
+import { type MeshView, standaloneMeshView } from "./view.ts";
+
+/** What a started mesh backend gives the agent. */
+export interface MeshRuntime {
+  view: MeshView;
+  /** Health checks the backend contributes (e.g. "mesh", "fabric"). */
+  checks: HealthCheck[];
+  /** Stops the backend and removes what it installed (kernel routes, sockets). */
+  stop(): Promise<void>;
+}
+
+/** What a backend may use from the agent. */
+export interface MeshContext {
+  nodeId: string;
+  kv: Deno.Kv;
+  scheduler: Scheduler;
+}
+
+/**
+ * Starts the configured mesh backend.
+ *
+ * @param config the agent configuration
+ * @param ctx agent services the backend may use
+ */
+export function startMeshRuntime(config: Config, ctx: MeshContext): Promise<MeshRuntime> {
+  // --- backends (one branch each) ---
+  // --- end backends ---
+  return Promise.resolve({
+    view: standaloneMeshView(ctx.nodeId, config.mesh.router_address),
+    checks: [],
+    stop: () => Promise.resolve(),
+  });
+}
