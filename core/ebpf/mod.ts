@@ -1,0 +1,23 @@
+/**
+ * eBPF telemetry, chaos injection and the loader behind them (re-exports only).
+ *
+ * @module
+ */
+export {
+  type EbpfTelemetry,
+  type EbpfTelemetryOptions,
+  interfaceCounters,
+  readFallbackCounters,
+  startEbpfTelemetry,
+} from "./telemetry.ts";
+export { type ChaosRequest, type ChaosResult, clearChaos, setChaos } from "./chaos.ts";
+export {
+  type InterfaceCounters,
+  type InterfaceStats,
+  type NeighbourCounters,
+  readInterfaceStats,
+} from "./telemetry_reader.ts";
+export { parseProcNetDev, type ProcNetDevCounters, readProcNetDev } from "./proc_net_dev.ts";
+export { type ElfRejectReason, validateBpfElf } from "./elf_validate.ts";
+export { attachXdp, cleanupStale, detachXdp, findAttached, loadObject } from "./program_loader.ts";
+export { ensureEbpfMetrics } from "./metrics.ts";

@@ -1,0 +1,190 @@
+/**
+ * The agent's entry point to eBPF telemetry: attach the XDP telemetry program to the given
+ * interfaces (after cleaning up programs a crashed run left), expose their counters to the
+ * monitor and to /metrics, and detach on stop. When libbpf, privileges or kernel support are
+ * missing it logs one line and serves /proc/net/dev counters instead.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { type BpfObject, type Libbpf, openLibbpf, type XdpMode } from "../../ffi/libbpf.ts";
+import { errorMessage, ValidationError } from "../errors.ts";
+import { registerCounterSource } from "./metrics.ts";
+import { interfaceIndex } from "./netns.ts";
+import { attachXdp, cleanupStale, detachXdp, loadObject, objectPath } from "./program_loader.ts";
+import { type InterfaceCounters, procfsCounters, readTelemetryMaps } from "./telemetry_reader.ts";
+
+const log = getLogger(["x0", "ebpf"]);
+
+/** Options of `startEbpfTelemetry`. */
+export interface EbpfTelemetryOptions {
+  /** Interfaces to watch. */
+  interfaces: string[];
+  /** XDP mode: "skb" (generic, works everywhere; default) or "native". */
+  mode?: XdpMode;
+  /** Where the crash-cleanup record lives. */
+  stateDir: string;
+  /** Network namespace of the interfaces (default: the agent's own). */
+  netns?: string;
+  /** libbpf to load (default "libbpf.so.1"); tests point it elsewhere to force the fallback. */
+  libraryPath?: string;
+  /** Telemetry object to load (default bpf/xdp_telemetry.o). */
+  objectPath?: string;
+}
+
+/** A running telemetry session. */
+export interface EbpfTelemetry {
+  /** Where counters come from. */
+  mode: "ebpf" | "procfs";
+  /** Why eBPF is not used (null in ebpf mode). */
+  reason: string | null;
+  /** Current counters per interface. */
+  counters(): InterfaceCounters[];
+  /** Detaches the programs (ebpf mode) and stops exporting; idempotent. */
+  stop(): void;
+}
+
+interface Attached {
+  iface: string;
+  obj: BpfObject;
+  progId: number;
+}
+
+const active = new Set<EbpfTelemetry>();
+
+/**
+ * Reads /proc/net/dev counters for interfaces, synchronously (the fallback reader).
+ *
+ * @param interfaces interface names; missing interfaces are left out
+ * @param options network namespace
+ */
+export function readFallbackCounters(
+  interfaces: string[],
+  options: { netns?: string } = {},
+): InterfaceCounters[] {
+  return interfaces.flatMap((iface) => procfsCounters(iface, options.netns) ?? []);
+}
+
+/**
+ * Counters for the MAPE-K monitor: from running telemetry sessions for the interfaces they
+ * cover, /proc/net/dev for the rest.
+ */
+export function interfaceCounters(interfaces: string[]): InterfaceCounters[] {
+  const fromEbpf = new Map<string, InterfaceCounters>();
+  for (const t of active) for (const c of t.counters()) if (!c.netns) fromEbpf.set(c.iface, c);
+  return interfaces.flatMap((iface) => fromEbpf.get(iface) ?? procfsCounters(iface) ?? []);
+}
+
+function fallback(opts: EbpfTelemetryOptions, reason: string): EbpfTelemetry {
+  log.warn("eBPF telemetry unavailable ({reason}); falling back to /proc/net/dev counters", {
+    reason,
+  });
+  let stopped = false;
+  const t: EbpfTelemetry = {
+    mode: "procfs",
+    reason,
+    counters: () => stopped ? [] : readFallbackCounters(opts.interfaces, { netns: opts.netns }),
+    stop: () => {
+      stopped = true;
+      active.delete(t);
+    },
+  };
+  active.add(t);
+  return t;
+}
+
+/**
+ * Starts eBPF telemetry on `interfaces`. Throws only for bad input (no interfaces, unknown
+ * interface); every eBPF failure degrades to /proc/net/dev counters with one log line.
+ *
+ * @example
+ * const t = await startEbpfTelemetry({ interfaces: ["eth0"], mode: "skb", stateDir: "./data" });
+ * console.log(t.counters());
+ * t.stop();
+ */
+export async function startEbpfTelemetry(opts: EbpfTelemetryOptions): Promise<EbpfTelemetry> {
+  if (opts.interfaces.length === 0 || new Set(opts.interfaces).size !== opts.interfaces.length) {
+    throw new ValidationError("Interfaces must be a non-empty list of distinct names");
+  }
+  for (const iface of opts.interfaces) interfaceIndex(iface, opts.netns);
+  const mode = opts.mode ?? "skb";
+  let libbpf: Libbpf;
+  try {
+    libbpf = openLibbpf(opts.libraryPath);
+  } catch (err) {
+    return fallback(opts, errorMessage(err));
+  }
+  let bytes: Uint8Array;
+  try {
+    cleanupStale(libbpf, opts.stateDir);
+    bytes = await Deno.readFile(opts.objectPath ?? objectPath("x0_telemetry"));
+  } catch (err) {
+    return fallback(opts, errorMessage(err));
+  }
+  const attached: Attached[] = [];
+  try {
+    for (const iface of opts.interfaces) {
+      // One object per interface: each gets its own maps, hence its own counters.
+      const obj = loadObject(libbpf, bytes, { name: `xdp_telemetry.o@${iface}` });
+      try {
+        const progId = attachXdp(libbpf, obj, "x0_telemetry", {
+          iface,
+          netns: opts.netns,
+          mode,
+          stateDir: opts.stateDir,
+        });
+        attached.push({ iface, obj, progId });
+      } catch (err) {
+        obj.close();
+        throw err;
+      }
+    }
+  } catch (err) {
+    for (const a of attached) {
+      detachQuietly(libbpf, a, opts);
+    }
+    return fallback(opts, errorMessage(err));
+  }
+
+  const maps = attached.map((a) => ({
+    iface: a.iface,
+    maps: {
+      iface_stats: a.obj.map("iface_stats"),
+      neigh_stats: a.obj.map("neigh_stats"),
+      chaos_cfg: a.obj.map("chaos_cfg"),
+    },
+  }));
+  let stopped = false;
+  const counters = () =>
+    stopped
+      ? []
+      : maps.map((m) => readTelemetryMaps(libbpf, m.maps, { iface: m.iface, netns: opts.netns }));
+  const unregister = registerCounterSource(counters);
+  const t: EbpfTelemetry = {
+    mode: "ebpf",
+    reason: null,
+    counters,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      unregister();
+      active.delete(t);
+      for (const a of attached) detachQuietly(libbpf, a, opts);
+    },
+  };
+  active.add(t);
+  return t;
+}
+
+function detachQuietly(libbpf: Libbpf, a: Attached, opts: EbpfTelemetryOptions): void {
+  try {
+    detachXdp(libbpf, a.iface, { netns: opts.netns, progId: a.progId, stateDir: opts.stateDir });
+  } catch (err) {
+    log.error("Cannot detach telemetry from {iface}: {error}", {
+      iface: a.iface,
+      error: errorMessage(err),
+    });
+  } finally {
+    a.obj.close();
+  }
+}
