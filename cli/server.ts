@@ -76,6 +76,10 @@ async function runServer(opts: ServerFlags): Promise<number> {
   const { config } = loaded;
   configureLogging(config.log_level);
   const log = getLogger(["x0", "server"]);
+  log.debug("Configuration loaded: {config}; sources: {sources}", {
+    config,
+    sources: loaded.sources,
+  });
 
   let agent;
   try {

@@ -13,6 +13,7 @@ import { createHealthRegistry, type HealthRegistry, healthValue } from "./health
 import { startMeshRuntime } from "./mesh/runtime.ts";
 import type { MeshView } from "./mesh/view.ts";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.ts";
+import { readKernelFile } from "./host/kernel_files.ts";
 import { openStore, resolveNodeId } from "./storage/kv.ts";
 import { nodeHealthStatus, registerUptime } from "./telemetry/node_metrics.ts";
 import { registerProcessMetrics } from "./telemetry/process_metrics.ts";
@@ -167,11 +168,11 @@ export async function startAgent(
   return { ...deps, url, finished, stop };
 }
 
-/** Checks that every configured mesh interface exists (via /sys/class/net). */
+/** Checks that every configured mesh interface exists (via /sys/class/net/<name>/ifindex). */
 function checkInterfaces(names: string[]): { ok: boolean; reason?: string } {
   const missing = names.filter((name) => {
     try {
-      Deno.statSync(`/sys/class/net/${name}`);
+      readKernelFile(`/sys/class/net/${name}/ifindex`);
       return false;
     } catch {
       return true;

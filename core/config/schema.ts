@@ -13,7 +13,11 @@ const meshSchema = z.object({
   /** Fabric the agent reads: its own link-state protocol, or an external daemon. */
   backend: z.enum(["native", "yggdrasil", "batman"]).default("native"),
   /** Interfaces to probe and flood on; empty means every non-loopback interface that is up. */
-  interfaces: z.array(z.string().min(1).max(15)).default([]),
+  interfaces: z.array(
+    z.string().regex(/^(?!\.{1,2}$)[A-Za-z0-9_.:@-]{1,15}$/, {
+      message: "a Linux interface name: 1-15 characters, no '/' or whitespace",
+    }),
+  ).default([]),
   /** This router's loopback /32 address announced in its LSA; null for a standalone node. */
   router_address: z.ipv4().nullable().default(null),
   /** UDP port for neighbour discovery and probes. */

@@ -1,10 +1,14 @@
 /**
  * Process metrics written by hand, because prom-client's collectDefaultMetrics breaks on Deno:
- * resident memory and CPU seconds from /proc/self, heap from Deno.memoryUsage(), open file
- * descriptors from /proc/self/fd.
+ * resident memory and CPU seconds from /proc/self/stat, heap from Deno.memoryUsage(), open file
+ * descriptors from /proc/self/fd/. Deno 2.9 lets only --allow-all read /proc through its own
+ * API, so /proc goes through core/host/kernel_files.ts; without it, memory and CPU come from
+ * Deno.memoryUsage() and process.cpuUsage() and the fd count is left out.
  *
  * @module
  */
+import process from "node:process";
+import { kernelFilesReadable, readKernelFile } from "../host/kernel_files.ts";
 import { Gauge, metric, registry } from "./metrics.ts";
 
 /** Clock ticks per second for /proc/self/stat times; 100 on every Linux we target. */
@@ -17,7 +21,8 @@ export interface ProcessSample {
   heap_used_bytes: number;
   heap_total_bytes: number;
   cpu_seconds: number;
-  open_fds: number;
+  /** Null when /proc cannot be read in this process. */
+  open_fds: number | null;
 }
 
 /** Parses the utime+stime and rss fields of a /proc/<pid>/stat line. */
@@ -34,19 +39,48 @@ export function parseProcStat(text: string): { cpu_seconds: number; resident_byt
   return { cpu_seconds: (utime + stime) / CLK_TCK, resident_bytes: rss * PAGE_SIZE };
 }
 
-/** Reads this process's resource use; /proc fields are 0 where /proc is not readable. */
+/** Counts open file descriptors: list /proc/self/fd where Deno may, else probe fdinfo. */
+function countOpenFds(): number {
+  try {
+    let n = 0;
+    for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
+    return n;
+  } catch {
+    return countFdsByProbe();
+  }
+}
+
+/**
+ * Counts open descriptors by reading /proc/self/fdinfo/<n> for every n below the fd table size
+ * (FDSize in /proc/self/status); a few milliseconds per scrape.
+ */
+function countFdsByProbe(): number {
+  const status = readKernelFile("/proc/self/status");
+  const size = Number(/^FDSize:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  let n = 0;
+  for (let fd = 0; fd < Math.min(size, 4096); fd++) {
+    try {
+      readKernelFile(`/proc/self/fdinfo/${fd}`);
+      n++;
+    } catch {
+      // Not open.
+    }
+  }
+  return n;
+}
+
+/** Reads this process's resource use. */
 export function sampleProcess(): ProcessSample {
   const mem = Deno.memoryUsage();
-  let cpu_seconds = 0;
+  const cpu = process.cpuUsage();
+  let cpu_seconds = (cpu.user + cpu.system) / 1e6;
   let resident_bytes = mem.rss;
-  let open_fds = 0;
-  try {
-    const stat = parseProcStat(Deno.readTextFileSync("/proc/self/stat"));
+  let open_fds: number | null = null;
+  if (kernelFilesReadable()) {
+    const stat = parseProcStat(readKernelFile("/proc/self/stat"));
     cpu_seconds = stat.cpu_seconds;
     resident_bytes = stat.resident_bytes;
-    for (const _ of Deno.readDirSync("/proc/self/fd")) open_fds++;
-  } catch {
-    // Not Linux or /proc not permitted: memoryUsage() still gives rss and heap.
+    open_fds = countOpenFds();
   }
   return {
     resident_bytes,
@@ -70,14 +104,16 @@ export function registerProcessMetrics(): void {
     }
     return last;
   };
-  const gauge = (name: string, help: string, pick: (s: ProcessSample) => number) =>
+  const gauge = (name: string, help: string, pick: (s: ProcessSample) => number | null) =>
     metric(name, () =>
       new Gauge({
         name,
         help,
         registers: [registry],
         collect() {
-          this.set(pick(sample()));
+          const value = pick(sample());
+          if (value === null) this.reset();
+          else this.set(value);
         },
       }));
   gauge("process_resident_memory_bytes", "Resident memory size in bytes", (s) => s.resident_bytes);
