@@ -129,10 +129,10 @@ export function createProbeKeyring(
     },
     delete: (peer) => void keys.delete(peer),
     has: (peer) => keys.has(peer),
-    seal(peer, payload) {
+    async seal(peer, payload) {
       const k = keys.get(peer);
       if (!k) throw new RangeError(`No probe key agreed with ${peer}`);
-      return signProbe(k.key, payload);
+      return await signProbe(k.key, payload);
     },
     async open(peer, packet) {
       const k = keys.get(peer);
