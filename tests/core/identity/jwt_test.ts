@@ -3,7 +3,7 @@ import * as jose from "jose";
 import { bundleSetOf } from "../../../core/identity/bundle.ts";
 import { generateKeyPair } from "../../../core/identity/keys.ts";
 import { jwtSigningKey, mintJwtSvid, verifyJwtSvid } from "../../../core/identity/jwt.ts";
-import { scopeSatisfies } from "../../../core/identity/scopes.ts";
+import { type Scope, scopeSatisfies } from "../../../core/identity/scopes.ts";
 import { AuthError, ValidationError } from "../../../core/errors.ts";
 import { testDomain } from "./fixtures.ts";
 
@@ -98,9 +98,8 @@ Deno.test("verifyJwtSvid() accepts good JWT-SVIDs and rejects every bad one", as
     });
   }
   await t.step("minting refuses bad scopes, audiences and subjects", async () => {
-    // deno-lint-ignore no-explicit-any
     await assert.rejects(
-      mintJwtSvid(key, { sub: SUB, aud: AUD, scopes: ["root" as any] }),
+      mintJwtSvid(key, { sub: SUB, aud: AUD, scopes: ["root" as unknown as Scope] }),
       ValidationError,
     );
     await assert.rejects(
