@@ -27,6 +27,8 @@ const SYMBOLS = {
   if_indextoname: { parameters: ["u32", "buffer"], result: "pointer" },
   open: { parameters: ["buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
@@ -41,6 +43,13 @@ export interface Libc {
   ifIndexToName(index: number): string | null;
   /** Opens a file read-only with O_CLOEXEC and returns the fd. */
   openReadOnly(path: string): number;
+  /**
+   * Reads a small file whole (up to 4 MiB). Used for /proc files, which Deno 2.9 refuses to
+   * read without --allow-all (denoland/deno#27564); /proc/thread-self also follows setns.
+   */
+  readTextFile(path: string): string;
+  /** True when a process with this pid exists (kill(pid, 0) succeeds or fails with EPERM). */
+  processExists(pid: number): boolean;
   /** Closes a file descriptor (errors ignored: used on cleanup paths). */
   close(fd: number): void;
   /** Moves the calling thread into the namespace behind `fd` (nstype CLONE_NEWNET). */
@@ -100,6 +109,38 @@ export function libc(): Libc {
     },
     close: (fd) => {
       s.close(fd);
+    },
+    readTextFile: (path) => {
+      const fd = cached!.openReadOnly(path);
+      try {
+        const chunks: Uint8Array[] = [];
+        let total = 0;
+        for (;;) {
+          const buf = new Uint8Array(65536);
+          const n = Number(s.read(fd, buf, BigInt(buf.length)));
+          if (n < 0) {
+            const e = errno();
+            throw new LibcError(`Cannot read ${path}: ${strerror(e)}`, e);
+          }
+          if (n === 0) break;
+          chunks.push(buf.subarray(0, n));
+          total += n;
+          if (total > 4 << 20) throw new LibcError(`Cannot read ${path}: larger than 4 MiB`, 27);
+        }
+        const all = new Uint8Array(total);
+        let off = 0;
+        for (const c of chunks) {
+          all.set(c, off);
+          off += c.length;
+        }
+        return new TextDecoder().decode(all);
+      } finally {
+        s.close(fd);
+      }
+    },
+    processExists: (pid) => {
+      if (!Number.isInteger(pid) || pid <= 0) return false;
+      return s.kill(pid, 0) === 0 || errno() === 1;
     },
     setnsNet: (fd) => {
       if (s.setns(fd, CLONE_NEWNET) !== 0) {

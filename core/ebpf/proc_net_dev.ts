@@ -5,6 +5,7 @@
  * @module
  */
 import { ValidationError } from "../errors.ts";
+import { libc } from "../../ffi/libc.ts";
 import { withNetns } from "./netns.ts";
 
 /** Kernel counters of one interface from /proc/net/dev. */
@@ -62,6 +63,8 @@ export function readProcNetDev(
   options: { netns?: string; path?: string } = {},
 ): Map<string, ProcNetDevCounters> {
   const path = options.path ?? (options.netns ? "/proc/thread-self/net/dev" : "/proc/net/dev");
-  const text = withNetns(options.netns, () => Deno.readTextFileSync(path));
+  // Through libc: Deno refuses /proc reads without --allow-all, and the read must happen on
+  // this thread for /proc/thread-self to reflect the namespace entered by setns.
+  const text = withNetns(options.netns, () => libc().readTextFile(path));
   return parseProcNetDev(text);
 }

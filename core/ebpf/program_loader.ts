@@ -16,6 +16,7 @@ import {
   type ProgramInfo,
   type XdpMode,
 } from "../../ffi/libbpf.ts";
+import { libc } from "../../ffi/libc.ts";
 import { ForbiddenError, UnavailableError, ValidationError, X0Error } from "../errors.ts";
 import {
   addAttachEntry,
@@ -110,6 +111,12 @@ export function fromLibbpfError(err: unknown, context: string): Error {
   const tail = err.verifierLog
     ? `; verifier: ${err.verifierLog.trim().split("\n").slice(-2).join(" | ")}`
     : "";
+  if (err.verifierLog && err.op === "bpf_object__load") {
+    return new ValidationError(`${context}: rejected by the verifier${tail}`, {
+      cause: err,
+      details: { ...details, reason: "verifier_rejected" },
+    });
+  }
   if (err.errno === 1 || err.errno === 13) {
     return new ForbiddenError(`${context}: ${err.message} (need CAP_NET_ADMIN and CAP_BPF)`, {
       cause: err,
@@ -284,15 +291,6 @@ export function detachXdp(
   return ours ? current : null;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Detaches every program recorded in `stateDir` by an agent process that is gone (crash
  * cleanup), if the interface still runs exactly that program. Returns what was detached.
@@ -302,7 +300,7 @@ export function cleanupStale(libbpf: Libbpf, stateDir: string): AttachEntry[] {
   const keep: AttachEntry[] = [];
   const detached: AttachEntry[] = [];
   for (const e of entries) {
-    if (e.pid !== Deno.pid && processAlive(e.pid)) {
+    if (e.pid !== Deno.pid && libc().processExists(e.pid)) {
       keep.push(e);
       continue;
     }

@@ -187,7 +187,7 @@ export interface UdpReceiver {
 /** Starts a UDP receiver in `ns` and resolves once it is bound. */
 export async function startUdpReceiver(
   ns: string,
-  opts: { ip: string; port: number; expected: number; idleMs?: number },
+  opts: { ip: string; port: number; expected: number; idleMs?: number; firstPacketMs?: number },
 ): Promise<UdpReceiver> {
   const child = new Deno.Command("ip", {
     args: [
@@ -204,6 +204,7 @@ export async function startUdpReceiver(
       String(opts.port),
       String(opts.expected),
       String(opts.idleMs ?? 1500),
+      String(opts.firstPacketMs ?? 20_000),
     ],
     stdout: "piped",
     stderr: "inherit",

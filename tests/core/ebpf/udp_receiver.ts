@@ -1,11 +1,12 @@
 /**
  * Test helper run inside a namespace: counts UDP datagrams on IP:PORT, prints "ready" once
- * bound, then the count once EXPECTED arrived or nothing came for IDLE_MS.
+ * bound, then the count once EXPECTED arrived, nothing came for IDLE_MS, or no first packet
+ * came within FIRST_MS.
  * Needs --unstable-net (Deno.listenDatagram; node:dgram receives too slowly for 10k packets).
  *
  * @module
  */
-const [ip, portText, expectedText, idleText] = Deno.args;
+const [ip, portText, expectedText, idleText, firstText] = Deno.args;
 const expected = Number(expectedText);
 const idleMs = Number(idleText);
 const socket = Deno.listenDatagram({ transport: "udp", hostname: ip, port: Number(portText) });
@@ -16,8 +17,8 @@ const arm = (ms: number) => {
   clearTimeout(timer);
   timer = setTimeout(() => socket.close(), ms);
 };
-// Bounded: with no traffic at all the receiver gives up after 20 s.
-arm(20_000);
+// Bounded: with no traffic at all the receiver gives up (default after 20 s).
+arm(Number(firstText ?? "20000"));
 try {
   for await (const _ of socket) {
     received++;
