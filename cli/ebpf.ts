@@ -6,10 +6,14 @@
  * @module
  */
 import { type Libbpf, openLibbpf, type XdpMode } from "../ffi/libbpf.ts";
-import { errorMessage, UnavailableError, ValidationError } from "../core/errors.ts";
+import { errorMessage, NotFoundError, UnavailableError, ValidationError } from "../core/errors.ts";
 import { Command } from "commander";
 import { attachXdp, detachXdp, loadObject, objectPath } from "../core/ebpf/program_loader.ts";
-import { type InterfaceStats, readInterfaceStats } from "../core/ebpf/telemetry_reader.ts";
+import {
+  type InterfaceStats,
+  procfsCounters,
+  readInterfaceStats,
+} from "../core/ebpf/telemetry_reader.ts";
 import { checkInterfaceName, checkNetnsName } from "../core/ebpf/netns.ts";
 
 /** Opens libbpf (X0_LIBBPF overrides the path) or throws UnavailableError. */
@@ -103,6 +107,21 @@ function printStats(s: InterfaceStats): void {
   }
 }
 
+/** Stats from eBPF, or from /proc/net/dev (with the reason) when libbpf cannot be used. */
+function statsWithFallback(w: WhereOptions): InterfaceStats & { ebpfUnavailable?: string } {
+  let libbpf: Libbpf;
+  try {
+    libbpf = cliLibbpf();
+  } catch (err) {
+    const counters = procfsCounters(w.iface, w.netns);
+    if (!counters) throw new NotFoundError(`Interface not found: ${w.iface}`);
+    console.error(`Warning: ${errorMessage(err)}; counters from /proc/net/dev`);
+    const base = { iface: w.iface, netns: w.netns ?? null, program: null, progId: null };
+    return { ...base, counters, chaos: null, ebpfUnavailable: errorMessage(err) };
+  }
+  return readInterfaceStats(libbpf, w.iface, w.netns);
+}
+
 /** Builds the `ebpf` command. */
 export function ebpfCommand(): Command {
   const cmd = new Command("ebpf").description("XDP telemetry on interfaces (libbpf through FFI)");
@@ -114,7 +133,7 @@ export function ebpfCommand(): Command {
     .action((opts: WhereOptions & { json?: boolean }) =>
       runAction(() => {
         const w = where(opts);
-        const stats = readInterfaceStats(cliLibbpf(), w.iface, w.netns);
+        const stats = statsWithFallback(w);
         if (opts.json) console.log(JSON.stringify(stats));
         else printStats(stats);
       })
