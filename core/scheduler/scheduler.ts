@@ -9,6 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import { errorMessage, ValidationError } from "../errors.ts";
 import { Counter, Histogram, metric, registry } from "../telemetry/metrics.ts";
+import { withSpan } from "../telemetry/tracing.ts";
 
 const log = getLogger(["x0", "scheduler"]);
 
@@ -39,6 +40,8 @@ export interface TaskSpec {
   jitter?: number;
   /** Run once right away at start instead of after the first interval. Default false. */
   runAtStart?: boolean;
+  /** Wrap each run in an OTel span `task <name>` (default true; off for very frequent tasks). */
+  trace?: boolean;
   /** The work; `signal` aborts when the scheduler stops. */
   run: (signal: AbortSignal) => Promise<void> | void;
 }
@@ -108,7 +111,13 @@ export function createScheduler(): Scheduler {
     }
     entry.inflight = (async () => {
       try {
-        await entry.spec.run(abort.signal);
+        if (entry.spec.trace) {
+          await withSpan(`task ${entry.spec.name}`, () => entry.spec.run(abort.signal), {
+            attributes: { "x0.task": entry.spec.name },
+          });
+        } else {
+          await entry.spec.run(abort.signal);
+        }
         taskRuns.inc({ task: entry.spec.name, result: "ok" });
       } catch (err) {
         entry.state.failures++;
@@ -147,7 +156,7 @@ export function createScheduler(): Scheduler {
         throw new ValidationError(`Task ${spec.name} jitter must be in [0, 1): ${jitter}`);
       }
       const entry: Entry = {
-        spec: { ...spec, jitter, runAtStart: spec.runAtStart ?? false },
+        spec: { ...spec, jitter, runAtStart: spec.runAtStart ?? false, trace: spec.trace ?? true },
         state: { name: spec.name, runs: 0, failures: 0, running: false },
       };
       entries.set(spec.name, entry);
