@@ -1,0 +1,149 @@
+/**
+ * A persisted embedding cache keyed by content hash, one file per embedder id, so re-ingesting
+ * the same text (or asking the same question) never calls the embedder twice. Records are
+ * fixed-size (32-byte SHA-256 + dim float32) and appended with one write per batch; a torn
+ * tail left by a crash is cut off at the last whole record when the file is opened.
+ *
+ * @module
+ */
+import { EMBED_BATCH_SIZE, type Embedder } from "./embedder.ts";
+import { UnavailableError } from "../errors.ts";
+
+const hexToBytes = (hex: string) => {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+};
+const bytesToHex = (b: Uint8Array) =>
+  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+/** Cache of hash → vector for one embedder, backed by an append-only file. */
+export class EmbeddingCache {
+  #path: string | undefined;
+  #dim: number;
+  #map = new Map<string, Float32Array>();
+  #hits = 0;
+  #misses = 0;
+
+  private constructor(path: string | undefined, dim: number) {
+    this.#path = path;
+    this.#dim = dim;
+  }
+
+  /**
+   * Opens (or creates) the cache file for `embedder` in `dir`; `dir` undefined keeps the cache
+   * in memory only.
+   *
+   * @param dir directory of cache files
+   * @param embedder the embedder whose outputs are cached
+   */
+  static async open(dir: string | undefined, embedder: Embedder): Promise<EmbeddingCache> {
+    if (dir === undefined) return new EmbeddingCache(undefined, embedder.dimensions);
+    await Deno.mkdir(dir, { recursive: true });
+    const safe = embedder.id.replace(/[^A-Za-z0-9._-]/g, "_");
+    const cache = new EmbeddingCache(`${dir}/${safe}.bin`, embedder.dimensions);
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(cache.#path!);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return cache;
+      throw new UnavailableError(
+        `Cannot read embedding cache ${cache.#path}: ${(err as Error).message}`,
+      );
+    }
+    const rec = 32 + 4 * embedder.dimensions;
+    const whole = Math.floor(bytes.length / rec);
+    if (whole * rec !== bytes.length) await Deno.truncate(cache.#path!, whole * rec);
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    for (let i = 0; i < whole; i++) {
+      const off = aligned.byteOffset + i * rec;
+      const key = bytesToHex(aligned.subarray(i * rec, i * rec + 32));
+      cache.#map.set(key, new Float32Array(aligned.buffer, off + 32, embedder.dimensions));
+    }
+    return cache;
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** Hits and misses since open. */
+  get stats(): { hits: number; misses: number } {
+    return { hits: this.#hits, misses: this.#misses };
+  }
+
+  /**
+   * Returns the cached vector for a content hash.
+   *
+   * @param hash hex SHA-256 of the content
+   */
+  get(hash: string): Float32Array | undefined {
+    return this.#map.get(hash);
+  }
+
+  /**
+   * Embeds `texts` (with their content hashes), taking cached vectors where present and calling
+   * the embedder for the rest in batches of its batch size (32 by default); new vectors are
+   * appended to the file before they are returned.
+   *
+   * @param embedder the embedder this cache belongs to
+   * @param items texts and their hashes
+   */
+  async embed(
+    embedder: Embedder,
+    items: readonly { text: string; hash: string }[],
+  ): Promise<Float32Array[]> {
+    const out: (Float32Array | undefined)[] = items.map((it) => this.#map.get(it.hash));
+    const missing: number[] = [];
+    const firstOf = new Map<string, number>();
+    out.forEach((v, i) => {
+      if (v) this.#hits++;
+      else if (!firstOf.has(items[i].hash)) {
+        firstOf.set(items[i].hash, i);
+        missing.push(i);
+      }
+    });
+    const batch = embedder.batchSize || EMBED_BATCH_SIZE;
+    const fresh: { hash: string; vec: Float32Array }[] = [];
+    for (let s = 0; s < missing.length; s += batch) {
+      const idx = missing.slice(s, s + batch);
+      const vecs = await embedder.embed(idx.map((i) => items[i].text));
+      if (vecs.length !== idx.length) {
+        throw new UnavailableError(
+          `Embedder ${embedder.id} returned ${vecs.length} vectors for ${idx.length} texts`,
+        );
+      }
+      vecs.forEach((v, j) => {
+        if (v.length !== this.#dim) {
+          throw new UnavailableError(
+            `Embedder ${embedder.id} returned ${v.length} dimensions, expected ${this.#dim}`,
+          );
+        }
+        fresh.push({ hash: items[idx[j]].hash, vec: v });
+      });
+    }
+    this.#misses += missing.length;
+    await this.#append(fresh);
+    for (const f of fresh) this.#map.set(f.hash, f.vec);
+    return out.map((v, i) => v ?? this.#map.get(items[i].hash)!);
+  }
+
+  async #append(entries: readonly { hash: string; vec: Float32Array }[]): Promise<void> {
+    if (!this.#path || entries.length === 0) return;
+    const rec = 32 + 4 * this.#dim;
+    const buf = new Uint8Array(rec * entries.length);
+    entries.forEach((e, i) => {
+      buf.set(hexToBytes(e.hash), i * rec);
+      buf.set(new Uint8Array(e.vec.buffer, e.vec.byteOffset, this.#dim * 4), i * rec + 32);
+    });
+    const f = await Deno.open(this.#path, { append: true, create: true });
+    try {
+      let off = 0;
+      while (off < buf.length) off += await f.write(buf.subarray(off));
+      await f.syncData();
+    } finally {
+      f.close();
+    }
+  }
+}

@@ -1,0 +1,437 @@
+/**
+ * The knowledge base: validated documents, durably stored as segments, indexed for full text
+ * (BM25) and vectors (HNSW), searched with hybrid ranking. One instance owns one directory.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { NotFoundError, ValidationError } from "../errors.ts";
+import { Gauge, Histogram, metric, registry } from "../telemetry/metrics.ts";
+import {
+  contentHash,
+  type DocumentType,
+  type DocumentView,
+  documentView,
+  type KnowledgeDocument,
+  parseDocuments,
+} from "./document.ts";
+import { DocStore } from "./doc_store.ts";
+import { cosine, type Embedder, l2Normalize } from "./embedder.ts";
+import { EmbeddingCache } from "./embedding_cache.ts";
+import { type DocFilter, isActive, matches } from "./filter.ts";
+import { fuse, type Fused, type FusionOptions } from "./fusion.ts";
+import { hashEmbedder } from "./hash_embedder.ts";
+import { HnswIndex, type HnswParams } from "./hnsw_index.ts";
+import { type MetricSignature, signatureOf, signatureSimilarity } from "./signature.ts";
+import { bm25TextIndex, type TextEngine, type TextIndex } from "./text_index.ts";
+import { type OramaTextIndex, oramaTextIndex } from "./orama_index.ts";
+
+const log = getLogger(["x0", "knowledge"]);
+
+const docsGauge = metric(
+  "knowledge_documents",
+  () =>
+    new Gauge({
+      name: "knowledge_documents",
+      help: "Documents in the knowledge base",
+      registers: [registry],
+    }),
+);
+const searchSeconds = metric("knowledge_search_duration_seconds", () =>
+  new Histogram({
+    name: "knowledge_search_duration_seconds",
+    help: "Knowledge base search latency by mode",
+    labelNames: ["mode"],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [registry],
+  }));
+
+/** Default minimum cosine similarity for a vector-only candidate. */
+export const DEFAULT_MIN_SIMILARITY = 0.7;
+
+/** Settings of a knowledge base. */
+export interface KnowledgeBaseOptions {
+  /** Embedder (default: the built-in hashed n-gram embedder, 384 dimensions). */
+  embedder?: Embedder;
+  /** Full-text engine (default `bm25`). */
+  textEngine?: TextEngine;
+  /** Hybrid ranking (default RRF, k = 60). */
+  fusion?: Partial<FusionOptions>;
+  /** Vector-only candidates below this cosine similarity are dropped (default 0.7). */
+  minSimilarity?: number;
+  /** HNSW parameters. */
+  hnsw?: Partial<HnswParams>;
+  /** Persist the embedding cache (default true). */
+  cache?: boolean;
+  /** Compact when this many segment files exist (default 64). */
+  compactAfterSegments?: number;
+  /** Clock for default created_at. */
+  now?: () => number;
+}
+
+/** Search modes: both legs fused, or one leg alone. */
+export type SearchMode = "hybrid" | "text" | "vector";
+
+/** One search request. */
+export interface SearchRequest extends DocFilter {
+  q: string;
+  /** Hits to return, 1..1000 (default 5). */
+  k?: number;
+  mode?: SearchMode;
+  minSimilarity?: number;
+  fusion?: Partial<FusionOptions>;
+  /** When set, candidates are re-ranked by metric-signature similarity (incidents). */
+  signature?: MetricSignature;
+  /** Share of the final score given to the signature similarity (default 0.5). */
+  signatureWeight?: number;
+}
+
+/** One search result. */
+export interface SearchHit {
+  id: string;
+  score: number;
+  document_type: DocumentType;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  language: string;
+  source: string;
+  created_at: string;
+  /** Cosine similarity to the query, when a vector was computed. */
+  similarity?: number;
+  /** BM25 score, when the text leg found the document. */
+  text_score?: number;
+  /** Signature similarity, when re-ranked. */
+  signature_similarity?: number;
+}
+
+/** Result of an ingest. */
+export interface IngestResult {
+  ids: string[];
+  created: number;
+  replaced: number;
+}
+
+/** A knowledge base bound to one directory; open with {@link KnowledgeBase.open}. */
+export class KnowledgeBase {
+  #dir: string;
+  #store: DocStore;
+  #embedder: Embedder;
+  #cache: EmbeddingCache;
+  #text: TextIndex;
+  #hnsw: HnswIndex;
+  #opts: KnowledgeBaseOptions;
+  #slots: (KnowledgeDocument | undefined)[] = [];
+  #byId = new Map<string, number>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(
+    dir: string,
+    parts: {
+      store: DocStore;
+      embedder: Embedder;
+      cache: EmbeddingCache;
+      text: TextIndex;
+      hnsw: HnswIndex;
+    },
+    opts: KnowledgeBaseOptions,
+  ) {
+    this.#dir = dir;
+    this.#store = parts.store;
+    this.#embedder = parts.embedder;
+    this.#cache = parts.cache;
+    this.#text = parts.text;
+    this.#hnsw = parts.hnsw;
+    this.#opts = opts;
+  }
+
+  /**
+   * Opens the knowledge base in `dir` (created if missing): replays the stored segments,
+   * restores or rebuilds the full-text index and rebuilds HNSW from the stored vectors.
+   *
+   * @param dir the knowledge directory (the agent uses `<data-dir>/knowledge`)
+   * @param options embedder, engines and ranking settings
+   */
+  static async open(dir: string, options: KnowledgeBaseOptions = {}): Promise<KnowledgeBase> {
+    const t0 = performance.now();
+    const embedder = options.embedder ?? hashEmbedder();
+    const { store, docs } = await DocStore.open(`${dir}/segments`, embedder.dimensions);
+    const cache = await EmbeddingCache.open(
+      options.cache === false ? undefined : `${dir}/embed_cache`,
+      embedder,
+    );
+    const hnsw = await HnswIndex.create(embedder.dimensions, {
+      ...options.hnsw,
+      capacity: docs.length,
+    });
+    const engine = options.textEngine ?? "bm25";
+    const ref: { kb?: KnowledgeBase } = {};
+    const text = engine === "orama"
+      ? await oramaTextIndex(`${dir}/orama.json`, docs, {
+        stamp: store.stamp,
+        slotOf: (id) => ref.kb!.#byId.get(id),
+      })
+      : bm25TextIndex();
+    const kb = new KnowledgeBase(dir, { store, embedder, cache, text, hnsw }, options);
+    ref.kb = kb;
+    kb.#index(docs, engine !== "orama");
+    docsGauge.set(kb.size);
+    log.info("Knowledge base opened: {count} documents from {dir} in {ms} ms", {
+      count: docs.length,
+      dir,
+      ms: Math.round(performance.now() - t0),
+    });
+    return kb;
+  }
+
+  /** Number of live documents. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** The embedder in use. */
+  get embedder(): Embedder {
+    return this.#embedder;
+  }
+
+  /** Counts by type, segment files, cache entries, and how the text index came up. */
+  stats(): {
+    documents: number;
+    by_type: Record<string, number>;
+    segments: number;
+    cached_embeddings: number;
+    text_engine: TextEngine;
+    text_state: "built" | "restored" | "rebuilt";
+  } {
+    const byType: Record<string, number> = {};
+    for (const slot of this.#byId.values()) {
+      const t = this.#slots[slot]!.document_type;
+      byType[t] = (byType[t] ?? 0) + 1;
+    }
+    const restored = (this.#text as Partial<OramaTextIndex>).restored;
+    return {
+      documents: this.size,
+      by_type: byType,
+      segments: this.#store.segmentCount,
+      cached_embeddings: this.#cache.size,
+      text_engine: this.#text.engine,
+      text_state: restored === undefined ? "built" : restored ? "restored" : "rebuilt",
+    };
+  }
+
+  /**
+   * Validates, embeds, stores and indexes a batch (one document or many). The batch is written
+   * whole or not at all: any bad document throws a ValidationError naming it and nothing
+   * changes. A document whose id exists replaces it.
+   *
+   * @param inputs raw documents (JSON values)
+   */
+  add(inputs: readonly unknown[]): Promise<IngestResult> {
+    return this.#serial(async () => {
+      this.#assertOpen();
+      const parsed = parseDocuments(inputs, {
+        dimensions: this.#embedder.dimensions,
+        now: this.#opts.now,
+      });
+      const docs = parsed.map((d) => ({ ...d, content_hash: contentHash(d.content) }));
+      for (const d of docs) {
+        if (d.embedding && !d.embedding.some((x) => x !== 0)) {
+          throw new ValidationError(`Invalid document ${d.id}: embedding: must not be all zeros`);
+        }
+      }
+      const need = docs.filter((d) => !d.embedding);
+      const vecs = await this.#cache.embed(
+        this.#embedder,
+        need.map((d) => ({ text: d.content, hash: d.content_hash })),
+      );
+      need.forEach((d, i) => (d.embedding = vecs[i]));
+      const full: KnowledgeDocument[] = docs.map((d) => ({
+        ...d,
+        embedding: l2Normalize(Float32Array.from(d.embedding!)),
+      }));
+      await this.#store.write({ puts: full, deletes: [] });
+      let replaced = 0;
+      for (const d of full) {
+        if (this.#byId.has(d.id)) {
+          this.#unindex(d.id);
+          replaced++;
+        }
+      }
+      this.#index(full, true);
+      docsGauge.set(this.size);
+      await this.#maybeCompact();
+      return { ids: full.map((d) => d.id), created: full.length - replaced, replaced };
+    });
+  }
+
+  /**
+   * The document with this id, as the API shows it.
+   *
+   * @param id document id
+   */
+  get(id: string): DocumentView | undefined {
+    const slot = this.#byId.get(id);
+    return slot === undefined ? undefined : documentView(this.#slots[slot]!);
+  }
+
+  /**
+   * The stored document (with its vector), for callers inside core/.
+   *
+   * @param id document id
+   */
+  document(id: string): KnowledgeDocument | undefined {
+    const slot = this.#byId.get(id);
+    return slot === undefined ? undefined : this.#slots[slot];
+  }
+
+  /**
+   * Deletes a document durably; throws NotFoundError when there is none.
+   *
+   * @param id document id
+   */
+  delete(id: string): Promise<void> {
+    return this.#serial(async () => {
+      this.#assertOpen();
+      if (!this.#byId.has(id)) throw new NotFoundError(`Document not found: ${id}`);
+      await this.#store.write({ puts: [], deletes: [id] });
+      this.#unindex(id);
+      docsGauge.set(this.size);
+      await this.#maybeCompact();
+    });
+  }
+
+  /**
+   * Searches: full text and/or vectors under the filters, fused, optionally re-ranked by
+   * metric signature; the best `k` hits first.
+   *
+   * @param req query, k, mode, filters and ranking overrides
+   */
+  async search(req: SearchRequest): Promise<SearchHit[]> {
+    this.#assertOpen();
+    const t0 = performance.now();
+    const mode = req.mode ?? "hybrid";
+    const k = req.k ?? 5;
+    if (!Number.isInteger(k) || k < 1 || k > 1000) {
+      throw new ValidationError(`Invalid k: ${k}, expected an integer in 1..1000`);
+    }
+    if (typeof req.q !== "string" || req.q.trim() === "") {
+      throw new ValidationError("Invalid query: q must not be empty");
+    }
+    const minSim = req.minSimilarity ?? this.#opts.minSimilarity ?? DEFAULT_MIN_SIMILARITY;
+    const filter: DocFilter = {
+      type: req.type,
+      tags: req.tags,
+      language: req.language,
+      since: req.since,
+      until: req.until,
+    };
+    const active = isActive(filter);
+    const accept = active
+      ? (slot: number) => {
+        const d = this.#slots[slot];
+        return !!d && matches(d, filter);
+      }
+      : undefined;
+    const pool = Math.max(req.signature ? k * 8 : k * 4, 40);
+    const text = mode === "vector"
+      ? []
+      : await this.#text.search(req.q, pool, active ? filter : undefined, accept);
+    let qv: Float32Array | undefined;
+    let vec: { slot: number; score: number }[] = [];
+    if (mode !== "text") {
+      [qv] = await this.#embedder.embed([req.q]);
+      if (qv.some((x) => x !== 0)) vec = this.#hnsw.search(qv, pool, accept);
+      else qv = undefined;
+    }
+    // The threshold keeps vector-only neighbours that are not similar enough out of the results;
+    // documents the text leg found stay, and the vector leg still moves them up or down.
+    let fused: (Fused & { sig?: number })[] = fuse(text, vec, {
+      ...this.#opts.fusion,
+      ...req.fusion,
+    })
+      .filter((f) => f.textRank !== undefined || (f.similarity ?? 0) >= minSim);
+    if (req.signature && fused.length > 0) {
+      const w = req.signatureWeight ?? 0.5;
+      const top = fused[0].score || 1;
+      fused = fused.map((f) => {
+        const sig = signatureSimilarity(req.signature, signatureOf(this.#slots[f.slot]!.metadata));
+        return { ...f, sig, score: (1 - w) * (f.score / top) + w * sig };
+      }).sort((a, b) => b.score - a.score || a.slot - b.slot);
+    }
+    const hits = fused.slice(0, k).map((f) => {
+      const d = this.#slots[f.slot]!;
+      const hit: SearchHit = {
+        id: d.id,
+        score: f.score,
+        document_type: d.document_type,
+        tags: d.tags,
+        metadata: d.metadata,
+        language: d.language,
+        source: d.source,
+        created_at: new Date(d.created_at).toISOString(),
+      };
+      const sim = f.similarity ?? (qv ? cosine(qv, d.embedding) : undefined);
+      if (sim !== undefined) hit.similarity = sim;
+      if (f.textScore !== undefined) hit.text_score = f.textScore;
+      if (f.sig !== undefined) hit.signature_similarity = f.sig;
+      return hit;
+    });
+    searchSeconds.observe({ mode }, (performance.now() - t0) / 1000);
+    return hits;
+  }
+
+  /** Waits for pending writes, saves the full-text state when the engine keeps one, and closes. */
+  close(): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      const t = this.#text as Partial<OramaTextIndex>;
+      if (t.save) await t.save(`${this.#dir}/orama.json`, this.#store.stamp);
+    });
+  }
+
+  #index(docs: readonly KnowledgeDocument[], text: boolean): void {
+    const slots: number[] = [];
+    const vecs: Float32Array[] = [];
+    for (const d of docs) {
+      const slot = this.#slots.length;
+      this.#slots.push(d);
+      this.#byId.set(d.id, slot);
+      if (text) this.#text.add(slot, d);
+      if (d.embedding.some((x) => x !== 0)) {
+        slots.push(slot);
+        vecs.push(d.embedding);
+      }
+    }
+    this.#hnsw.add(slots, vecs);
+  }
+
+  #unindex(id: string): void {
+    const slot = this.#byId.get(id);
+    if (slot === undefined) return;
+    this.#byId.delete(id);
+    const doc = this.#slots[slot]!;
+    this.#slots[slot] = undefined;
+    this.#text.remove(slot, doc);
+    this.#hnsw.remove(slot);
+  }
+
+  async #maybeCompact(): Promise<void> {
+    if (this.#store.segmentCount < (this.#opts.compactAfterSegments ?? 64)) return;
+    const live = [...this.#byId.values()].sort((a, b) => a - b).map((s) => this.#slots[s]!);
+    await this.#store.compact(live);
+    log.info("Knowledge base compacted to one segment of {count} documents", {
+      count: live.length,
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ValidationError("Knowledge base is closed");
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+}

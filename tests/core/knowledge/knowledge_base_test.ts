@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import { KnowledgeBase } from "../../../core/knowledge/knowledge_base.ts";
+import { NotFoundError, ValidationError } from "../../../core/errors.ts";
+import { syntheticCorpus } from "../../../bench/kb_corpus.ts";
+
+const DOCS = [
+  {
+    id: "inc-1",
+    content: "High CPU on router r3: runaway babeld process at 98 percent, restarted the service",
+    document_type: "incident",
+    tags: ["cpu"],
+    language: "en",
+    created_at: "2026-01-01T00:00:00Z",
+    metadata: { action: "restart_service" },
+  },
+  {
+    id: "inc-2",
+    content: "Memory exhaustion on r4, page cache grew until OOM; cleared cache",
+    document_type: "incident",
+    tags: ["memory"],
+    created_at: "2026-02-01T00:00:00Z",
+  },
+  {
+    id: "rb-1",
+    content:
+      "Runbook: packet loss on a mesh link. Switch traffic to the backup path and probe again",
+    document_type: "runbook",
+    tags: ["network", "loss"],
+    created_at: "2026-03-01T00:00:00Z",
+  },
+  {
+    id: "note-1",
+    content: "Notiz: Verbindung zu r9 verliert Pakete bei Regen",
+    document_type: "note",
+    tags: ["network"],
+    language: "de",
+    created_at: "2026-04-01T00:00:00Z",
+  },
+];
+
+async function listSegments(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(`${dir}/segments`)) out.push(e.name);
+  return out.sort();
+}
+
+for (const engine of ["bm25", "orama"] as const) {
+  Deno.test(`KnowledgeBase (${engine}) ingests, filters, deletes and survives a restart`, async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
+    try {
+      let kb = await KnowledgeBase.open(dir, { textEngine: engine });
+      await t.step("ingest a batch and read a document back", async () => {
+        const res = await kb.add(DOCS);
+        assert.deepEqual(res, {
+          ids: ["inc-1", "inc-2", "rb-1", "note-1"],
+          created: 4,
+          replaced: 0,
+        });
+        assert.equal(kb.get("rb-1")?.content, DOCS[2].content);
+        assert.equal(kb.get("inc-1")?.created_at, "2026-01-01T00:00:00.000Z");
+      });
+      await t.step("search ranks the matching document first", async () => {
+        const hits = await kb.search({ q: "router cpu usage very high", k: 3 });
+        assert.equal(hits[0].id, "inc-1");
+        assert.deepEqual(hits[0].metadata, { action: "restart_service" });
+      });
+      await t.step("filters by type, tags, language and time range", async () => {
+        const q = "loss link packet verliert r9 cpu memory";
+        const ids = async (f: object) =>
+          (await kb.search({ q, k: 10, mode: "text", ...f })).map((h) => h.id).sort();
+        assert.deepEqual(await ids({ type: "runbook" }), ["rb-1"]);
+        assert.deepEqual(await ids({ tags: ["network"] }), ["note-1", "rb-1"]);
+        assert.deepEqual(await ids({ tags: ["network", "loss"] }), ["rb-1"]);
+        assert.deepEqual(await ids({ language: "de" }), ["note-1"]);
+        assert.deepEqual(
+          await ids({
+            since: Date.parse("2026-01-15T00:00:00Z"),
+            until: Date.parse("2026-03-15T00:00:00Z"),
+          }),
+          ["inc-2", "rb-1"],
+        );
+      });
+      const queries = [
+        "cpu process restarted",
+        "backup path for lossy link",
+        "cache memory",
+        "Pakete Regen",
+      ];
+      const before: unknown[] = [];
+      await t.step("delete is durable and reported when missing", async () => {
+        await kb.delete("inc-2");
+        assert.equal(kb.get("inc-2"), undefined);
+        await assert.rejects(kb.delete("inc-2"), NotFoundError);
+        for (const q of queries) before.push(await kb.search({ q, k: 5 }));
+        assert.ok(!(before[2] as { id: string }[]).some((h) => h.id === "inc-2"));
+      });
+      await t.step("close and reopen from disk gives the same search results", async () => {
+        await kb.close();
+        kb = await KnowledgeBase.open(dir, { textEngine: engine });
+        assert.equal(kb.size, 3);
+        assert.equal(kb.stats().text_state, engine === "orama" ? "restored" : "built");
+        const after = [];
+        for (const q of queries) after.push(await kb.search({ q, k: 5 }));
+        assert.deepEqual(after, before);
+      });
+      await kb.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("KnowledgeBase.add() rejects a batch with one bad document and writes nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
+  try {
+    const kb = await KnowledgeBase.open(dir);
+    await kb.add([DOCS[0]]);
+    const segs = await listSegments(dir);
+    const bad = [
+      [{ ...DOCS[1] }, { id: "x", content: "", document_type: "note" }],
+      [{ ...DOCS[1] }, { id: "y", content: "ok", document_type: "memo" }],
+      [{ ...DOCS[1] }, { id: "z", content: "ok", document_type: "note", embedding: [1, 2] }],
+      [{ ...DOCS[1] }, { id: "inc-2", content: "dup", document_type: "note" }],
+      [{ ...DOCS[1] }, { id: "w", content: "ok", document_type: "note", tags: ["Bad Tag"] }],
+      [{ ...DOCS[1] }, { id: "v", content: "ok", document_type: "note", extra: 1 }],
+      [{ ...DOCS[1] }, "not an object"],
+    ];
+    for (const batch of bad) {
+      await assert.rejects(kb.add(batch), (err: unknown) => {
+        assert.ok(err instanceof ValidationError);
+        assert.match(err.message, /^Invalid document /);
+        assert.equal((err.details?.rejected as unknown[]).length, 1);
+        return true;
+      });
+      assert.equal(kb.size, 1);
+      assert.equal(kb.get("inc-2"), undefined);
+      assert.deepEqual(await listSegments(dir), segs);
+    }
+    await assert.rejects(kb.add([]), ValidationError);
+    await kb.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KnowledgeBase replaces a document with the same id and compacts its segments", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
+  try {
+    let kb = await KnowledgeBase.open(dir, { compactAfterSegments: 4 });
+    const docs = syntheticCorpus(40);
+    for (let i = 0; i < 10; i++) await kb.add(docs.slice(i * 4, i * 4 + 4));
+    const res = await kb.add([{ ...docs[0], content: "replacement text about yggdrasil peering" }]);
+    assert.deepEqual(res, { ids: ["syn-0"], created: 0, replaced: 1 });
+    assert.ok((await listSegments(dir)).length < 4);
+    const hits = await kb.search({ q: "yggdrasil peering", k: 1 });
+    assert.equal(hits[0].id, "syn-0");
+    await kb.close();
+    kb = await KnowledgeBase.open(dir, { compactAfterSegments: 4 });
+    assert.equal(kb.size, 40);
+    assert.equal(kb.get("syn-0")?.content, "replacement text about yggdrasil peering");
+    await kb.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KnowledgeBase ignores a segment left half-written by a crash", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
+  try {
+    let kb = await KnowledgeBase.open(dir);
+    await kb.add(DOCS.slice(0, 2));
+    await kb.close();
+    // A crash between write and rename leaves only a .tmp file behind.
+    await Deno.writeFile(
+      `${dir}/segments/seg-000000000099.kbs.1234.tmp`,
+      new Uint8Array([1, 2, 3]),
+    );
+    kb = await KnowledgeBase.open(dir);
+    assert.equal(kb.size, 2);
+    assert.deepEqual(await listSegments(dir), ["seg-000000000001.kbs"]);
+    await kb.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KnowledgeBase.search() validates k and q, applies the vector threshold and signature re-ranking", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
+  try {
+    const kb = await KnowledgeBase.open(dir);
+    await kb.add([
+      {
+        id: "a",
+        content: "link loss to neighbour r2",
+        document_type: "incident",
+        metadata: { metric_signature: { packet_loss_percent: 40 } },
+      },
+      {
+        id: "b",
+        content: "link loss to neighbour r7",
+        document_type: "incident",
+        metadata: { metric_signature: { packet_loss_percent: 6 } },
+      },
+    ]);
+    await assert.rejects(kb.search({ q: "x", k: 0 }), ValidationError);
+    await assert.rejects(kb.search({ q: "  " }), ValidationError);
+    // Unrelated words: the vector leg finds neighbours, but below 0.7 they are dropped.
+    assert.deepEqual(await kb.search({ q: "certificate expired", k: 5 }), []);
+    assert.equal(
+      (await kb.search({ q: "certificate expired", k: 5, minSimilarity: -1 })).length,
+      2,
+    );
+    const heavy = await kb.search({ q: "link loss", k: 2, signature: { packet_loss_percent: 45 } });
+    assert.equal(heavy[0].id, "a");
+    const light = await kb.search({ q: "link loss", k: 2, signature: { packet_loss_percent: 5 } });
+    assert.equal(light[0].id, "b");
+    assert.ok(light[0].signature_similarity! > light[1].signature_similarity!);
+    await kb.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
