@@ -168,3 +168,19 @@ export async function verifyJwtSvid(
   const raw = typeof payload.scope === "string" ? payload.scope.split(" ") : [];
   return { id: sub!, scopes: raw.filter(isScope), exp: payload.exp! };
 }
+
+/** Verifies a bearer token and returns the caller; throws AuthError when it is not valid. */
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+/**
+ * Binds {@link verifyJwtSvid} to a live bundle source and fixed options.
+ *
+ * @param bundles returns the current bundles (so bundle rotation applies at once)
+ * @param options audience and trust domain
+ */
+export function createTokenVerifier(
+  bundles: () => BundleSet,
+  options: JwtVerifyOptions,
+): TokenVerifier {
+  return (token) => verifyJwtSvid(token, bundles(), options);
+}
