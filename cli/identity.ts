@@ -33,7 +33,6 @@ import {
   loadIdentity,
   openIdentityKv,
 } from "../core/identity/identity_store.ts";
-import { createBuiltinIssuer } from "../core/identity/issuer.ts";
 import { createJoinToken } from "../core/identity/join_tokens.ts";
 import { mintJwtSvid } from "../core/identity/jwt.ts";
 import { decodePem } from "../core/identity/pem.ts";
