@@ -8,7 +8,9 @@
 import type { Config } from "../config/schema.ts";
 import type { HealthCheck } from "../health/health.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
+import { startNativeMesh } from "./native_agent.ts";
 import { type MeshView, standaloneMeshView } from "./view.ts";
+import { startFabricRuntime } from "../adapters/fabric_runtime.ts";
 
 /** What a started mesh backend gives the agent. */
 export interface MeshRuntime {
@@ -34,6 +36,25 @@ export interface MeshContext {
  */
 export function startMeshRuntime(config: Config, ctx: MeshContext): Promise<MeshRuntime> {
   // --- backends (one branch each) ---
+  if (config.mesh.backend === "yggdrasil" || config.mesh.backend === "batman") {
+    return startFabricRuntime(config, ctx);
+  }
+  if (config.mesh.backend === "native" && config.mesh.router_address) {
+    return startNativeMesh(config, { nodeId: ctx.nodeId }).then((native) => ({
+      view: native.view,
+      checks: [{
+        name: "mesh",
+        critical: false,
+        check: () => {
+          const s = native.view.status();
+          return s.state === "isolated"
+            ? { ok: false, reason: "no neighbour is ONLINE" }
+            : { ok: true };
+        },
+      }],
+      stop: native.stop,
+    }));
+  }
   // --- end backends ---
   return Promise.resolve({
     view: standaloneMeshView(ctx.nodeId, config.mesh.router_address),

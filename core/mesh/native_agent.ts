@@ -1,0 +1,401 @@
+/**
+ * The native link-state mesh agent: probes neighbours (prober.ts), floods LSAs (flooding.ts),
+ * keeps the database (lsdb.ts), recomputes routes through the WASM core on every topology
+ * change (debounced), installs them in the kernel under its own protocol number, and on a
+ * neighbour going OFFLINE switches every route through it to its precomputed backup before
+ * flooding anything (fast reroute).
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Config } from "../config/schema.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
+import type { Lsa } from "./control_message.ts";
+import { type MeshInterface, resolveMeshInterfaces } from "./interfaces.ts";
+import {
+  BACKUP_METRIC,
+  createRouteTable,
+  type KernelRoute,
+  PRIMARY_METRIC,
+  type RouteTable,
+  startIpBatch,
+} from "./kernel_routes.ts";
+import { createLsdb } from "./lsdb.ts";
+import {
+  failoverTotal,
+  lsaReceived,
+  meshLatency,
+  meshPeersCount,
+  routeInstallDuration,
+  routeRecomputeDuration,
+} from "./metrics.ts";
+import {
+  isUsable,
+  linkStats,
+  type Neighbour,
+  type ProbeTimers,
+  QUALITY_SCORE,
+} from "./neighbour.ts";
+import { type Prober, startProber } from "./prober.ts";
+import {
+  type RouteEngine,
+  type RouteEntry,
+  topologyFromLsas,
+  wasmRouteEngine,
+} from "./route_engine.ts";
+import { startFlooder } from "./flooding.ts";
+import { type ControlTransport, tcpTransport } from "./transport.ts";
+import type { MeshRoute, MeshView } from "./view.ts";
+
+const log = getLogger(["x0", "mesh"]);
+
+/** Link weight from a quality score in [0, 1] (the WASM core's formula). */
+export function linkWeight(score: number): number {
+  return 100 / (score + 1);
+}
+
+/** A running native mesh agent. */
+export interface NativeMesh {
+  view: MeshView;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the native mesh agent.
+ *
+ * @param config the agent configuration (mesh.router_address must be set)
+ * @param options node id, and for tests an alternative transport or route engine
+ */
+export async function startNativeMesh(
+  config: Config,
+  options: { nodeId: string; transport?: ControlTransport; engine?: RouteEngine },
+): Promise<NativeMesh> {
+  const mesh = config.mesh;
+  const nodeId = options.nodeId;
+  const routerAddress = mesh.router_address;
+  if (!routerAddress) throw new ConfigError("Native mesh needs mesh.router_address");
+  const { interfaces, skipped } = resolveMeshInterfaces(mesh.interfaces);
+  for (const s of skipped) {
+    log.warning("Mesh interface {name} skipped: {reason}", { name: s.name, reason: s.reason });
+  }
+  const timers: ProbeTimers = {
+    intervalMs: mesh.probe_interval_ms,
+    deadProbes: mesh.dead_probes,
+    upProbes: mesh.up_probes,
+  };
+  const engine = options.engine ?? await wasmRouteEngine();
+  const lsdb = createLsdb({ maxAgeS: mesh.lsa_max_age_s });
+  const ownsAddress = Deno.networkInterfaces().some((i) => i.address === routerAddress);
+
+  let routeTable: RouteTable | null = null;
+  let closeRunner: (() => Promise<void>) | null = null;
+  if (mesh.install_routes) {
+    const runner = startIpBatch();
+    closeRunner = () => runner.close();
+    routeTable = createRouteTable(runner, {
+      protocol: mesh.route_protocol,
+      src: ownsAddress ? routerAddress : null,
+    });
+    // Routes of our protocol left by a crashed predecessor.
+    await routeTable.flush();
+  }
+
+  let seq = 0;
+  let table: RouteEntry[] = [];
+  let lastChange = performance.now();
+  let recomputeTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const advertised = new Map<string, string>(); // iface -> "peer:quality" last advertised
+  // Declared before the flooder's callbacks that read it; assigned once the sockets are bound.
+  // deno-lint-ignore prefer-const
+  let prober: Prober | undefined;
+
+  const neighbourOf = (iface: MeshInterface): Neighbour | null =>
+    prober?.neighbours().find((p) => p.iface.name === iface.name)?.neighbour ?? null;
+  const usableByPeer = (): Map<string, { iface: MeshInterface; n: Neighbour }> => {
+    const out = new Map<string, { iface: MeshInterface; n: Neighbour }>();
+    for (const { iface, neighbour } of prober?.neighbours() ?? []) {
+      if (neighbour && isUsable(neighbour)) out.set(neighbour.nodeId, { iface, n: neighbour });
+    }
+    return out;
+  };
+
+  const kernelRoutes = (entries: RouteEntry[]): KernelRoute[] => {
+    const peers = usableByPeer();
+    const out: KernelRoute[] = [];
+    for (const e of entries) {
+      const destination = lsdb.get(e.destination)?.lsa.router_address;
+      if (!destination || destination === routerAddress) continue;
+      const primary = peers.get(e.nextHop);
+      const backup = e.backupNextHop ? peers.get(e.backupNextHop) : undefined;
+      const first = primary ?? backup;
+      if (!first) continue;
+      out.push({
+        destination,
+        via: first.iface.peerAddress,
+        dev: first.iface.name,
+        metric: PRIMARY_METRIC,
+      });
+      if (primary && backup) {
+        out.push({
+          destination,
+          via: backup.iface.peerAddress,
+          dev: backup.iface.name,
+          metric: BACKUP_METRIC,
+        });
+      }
+    }
+    return out;
+  };
+
+  const install = (entries: RouteEntry[]) => {
+    if (!routeTable || stopped) return;
+    routeTable.sync(kernelRoutes(entries)).then((ms) => {
+      if (ms > 0) routeInstallDuration.observe(ms / 1000);
+    }, (err) => log.error("Route install failed: {error}", { error: errorMessage(err) }));
+  };
+
+  const recompute = () => {
+    recomputeTimer = undefined;
+    if (stopped) return;
+    const started = performance.now();
+    const topology = topologyFromLsas(lsdb.entries().map((e) => e.lsa));
+    try {
+      table = engine.routeTable(topology, nodeId);
+    } catch (err) {
+      log.error("Route computation failed: {error}", { error: errorMessage(err) });
+      return;
+    }
+    routeRecomputeDuration.observe((performance.now() - started) / 1000);
+    install(table);
+  };
+
+  const scheduleRecompute = () => {
+    lastChange = performance.now();
+    recomputeTimer ??= setTimeout(recompute, mesh.recompute_debounce_ms);
+  };
+
+  const ownLsa = (): Lsa => {
+    seq = Math.max(seq + 1, Date.now());
+    const links = [...usableByPeer().values()].map(({ n }) => ({
+      neighbour: n.nodeId,
+      cost: Math.round(linkWeight(QUALITY_SCORE[n.quality]) * 1000) / 1000,
+      quality: n.quality,
+    })).sort((a, b) => a.neighbour.localeCompare(b.neighbour));
+    return { origin: nodeId, seq, age: 0, router_address: routerAddress, links };
+  };
+
+  const originate = () => {
+    if (stopped) return;
+    const lsa = ownLsa();
+    lsdb.offer(lsa, performance.now());
+    flooder.flood(lsa);
+    scheduleRecompute();
+  };
+
+  /** Fast reroute: every route through `peer` moves to its backup now. */
+  const fastReroute = (peer: string, iface: MeshInterface) => {
+    let switched = 0;
+    table = table.map((e) => {
+      if (e.nextHop !== peer) return e;
+      if (!e.backupNextHop || e.backupNextHop === peer) return e;
+      switched++;
+      return {
+        ...e,
+        nextHop: e.backupNextHop,
+        path: e.backupPath ?? [],
+        cost: e.backupCost ?? e.cost,
+        backupNextHop: null,
+        backupPath: null,
+        backupCost: null,
+        backupKind: null,
+      };
+    });
+    routeTable?.forgetDev(iface.name);
+    if (switched > 0) {
+      failoverTotal.inc(switched);
+      install(table);
+      log.info("Fast reroute: {count} routes moved off {peer}", { count: switched, peer });
+    }
+  };
+
+  const flooder = startFlooder(interfaces, {
+    transport: options.transport ?? tcpTransport,
+    controlPort: mesh.control_port,
+    neighbourOn: (iface) => {
+      const n = neighbourOf(iface);
+      return n && n.state !== "OFFLINE" ? n.nodeId : null;
+    },
+    owner: {
+      nodeId,
+      routerAddress,
+      database: () => lsdb.entries().map((e) => lsdb.outgoing(e, performance.now())),
+      current: (origin) => {
+        const e = lsdb.get(origin);
+        return e ? lsdb.outgoing(e, performance.now()) : undefined;
+      },
+      onLsa: (lsa, iface) => {
+        flooder.ack(iface, lsa);
+        if (lsa.origin === nodeId) {
+          lsaReceived.inc({ result: "self" });
+          // A copy from before our restart: jump past it so our LSA wins again.
+          if (lsa.seq >= seq) {
+            seq = lsa.seq;
+            originate();
+          }
+          return;
+        }
+        const now = performance.now();
+        const verdict = lsdb.offer(lsa, now);
+        lsaReceived.inc({ result: verdict });
+        if (verdict === "new") {
+          flooder.flood(lsa, iface);
+          scheduleRecompute();
+        } else if (verdict === "stale") {
+          log.debug("Stale LSA of {origin} seq {seq} from {iface}", {
+            origin: lsa.origin,
+            seq: lsa.seq,
+            iface: iface.name,
+          });
+          const held = lsdb.get(lsa.origin);
+          if (held) flooder.sendTo(iface, lsdb.outgoing(held, now));
+        } else if (verdict === "expired") {
+          log.debug("Expired LSA of {origin} from {iface}", {
+            origin: lsa.origin,
+            iface: iface.name,
+          });
+        }
+      },
+    },
+  });
+
+  prober = await startProber(interfaces, {
+    nodeId,
+    routerAddress,
+    probePort: mesh.probe_port,
+    controlPort: mesh.control_port,
+    timers,
+    events: {
+      onStateChange(iface, n, prev) {
+        const wasUsable = prev === "ONLINE" || prev === "DEGRADED";
+        if (wasUsable && !isUsable(n)) {
+          // Order matters: backup routes first, then tell the world.
+          fastReroute(n.nodeId, iface);
+          flooder.drop(iface);
+          meshLatency.remove({ peer: n.nodeId });
+          advertised.delete(iface.name);
+          originate();
+        } else if (!wasUsable && isUsable(n)) {
+          advertised.set(iface.name, `${n.nodeId}:${n.quality}`);
+          flooder.maintain(iface, n.nodeId, performance.now());
+          originate();
+        }
+        meshPeersCount.set(usableByPeer().size);
+      },
+      onTick(iface, n) {
+        if (!n || !isUsable(n)) return;
+        const now = performance.now();
+        flooder.maintain(iface, n.nodeId, now);
+        const rtt = linkStats(n, now, timers).rttMs;
+        if (rtt !== null) meshLatency.set({ peer: n.nodeId }, rtt / 1000);
+        const tag = `${n.nodeId}:${n.quality}`;
+        if (advertised.get(iface.name) !== tag) {
+          advertised.set(iface.name, tag);
+          originate();
+        }
+      },
+    },
+  }).catch(async (err) => {
+    await flooder.stop();
+    await closeRunner?.();
+    throw err;
+  });
+
+  originate();
+  const housekeeping = setInterval(() => {
+    const removed = lsdb.purge(performance.now());
+    if (removed.length > 0) {
+      log.info("LSAs aged out: {origins}", { origins: removed.join(", ") });
+      scheduleRecompute();
+    }
+  }, 1000);
+  const refresh = setInterval(originate, mesh.lsa_refresh_s * 1000);
+
+  log.info("Native mesh started on {interfaces} as {node_id} ({address})", {
+    interfaces: interfaces.map((i) => i.name).join(", ") || "(none)",
+    node_id: nodeId,
+    address: routerAddress,
+  });
+
+  const view: MeshView = {
+    status() {
+      const neighbours = usableByPeer().size;
+      const settled = recomputeTimer === undefined && performance.now() - lastChange > 1000;
+      return {
+        node_id: nodeId,
+        router_address: routerAddress,
+        backend: "native",
+        state: neighbours === 0 ? "isolated" : settled ? "converged" : "converging",
+        neighbours,
+        routes: table.length,
+        lsa_db_size: lsdb.size(),
+      };
+    },
+    peers() {
+      const now = performance.now();
+      return prober!.neighbours().filter((p) => p.neighbour).map(({ iface, neighbour: n }) => {
+        const s = linkStats(n!, now, timers);
+        const r = (v: number | null, k = 1000) => v === null ? null : Math.round(v * k) / k;
+        return {
+          id: n!.nodeId,
+          address: iface.peerAddress,
+          interface: iface.name,
+          rtt_ms: r(s.rttMs),
+          loss_percent: s.loss === null ? null : r(s.loss * 100, 100),
+          jitter_ms: r(s.jitterMs),
+          quality: n!.quality,
+          state: n!.state,
+          last_seen: n!.lastSeenWall === null ? null : new Date(n!.lastSeenWall).toISOString(),
+        };
+      });
+    },
+    routes() {
+      const peers = usableByPeer();
+      return table.map((e): MeshRoute => {
+        const p = peers.get(e.nextHop);
+        const b = e.backupNextHop ? peers.get(e.backupNextHop) : undefined;
+        return {
+          destination: lsdb.get(e.destination)?.lsa.router_address ?? e.destination,
+          next_hop: p?.iface.peerAddress ?? null,
+          interface: p?.iface.name ?? null,
+          cost: e.cost,
+          backup_next_hop: b?.iface.peerAddress ?? null,
+          backup_interface: b?.iface.name ?? null,
+          path: e.path,
+        };
+      });
+    },
+  };
+
+  return {
+    view,
+    async stop() {
+      stopped = true;
+      clearTimeout(recomputeTimer);
+      clearInterval(housekeeping);
+      clearInterval(refresh);
+      await prober?.stop();
+      await flooder.stop();
+      if (routeTable) {
+        try {
+          await routeTable.flush();
+        } catch (err) {
+          log.error("Cannot remove mesh routes: {error}", { error: errorMessage(err) });
+        }
+      }
+      await closeRunner?.();
+      meshPeersCount.set(0);
+      log.info("Native mesh stopped");
+    },
+  };
+}

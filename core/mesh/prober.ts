@@ -1,0 +1,228 @@
+/**
+ * Neighbour discovery and link probing: one UDP socket and one timer per mesh interface. Each
+ * tick advances the neighbour state machine and sends a probe to the peer address; a probe is
+ * answered at once with a reply echoing its send time. Between ticks a one-shot timer fires at
+ * the neighbour's dead deadline, so OFFLINE is declared `dead_probes` intervals after the last
+ * packet, not up to one interval later.
+ *
+ * @module
+ */
+import dgram from "node:dgram";
+import { getLogger } from "@logtape/logtape";
+import { jitteredDelay } from "../scheduler/scheduler.ts";
+import type { MeshInterface } from "./interfaces.ts";
+import { probeRejected } from "./metrics.ts";
+import {
+  checkDead,
+  deadline,
+  evaluate,
+  isUsable,
+  type Neighbour,
+  newNeighbour,
+  type ProbeTimers,
+  recordHeard,
+  recordProbeSent,
+  recordReply,
+} from "./neighbour.ts";
+import { decodeProbe, encodeProbe } from "./probe_packet.ts";
+import type { NeighbourState } from "./view.ts";
+
+const log = getLogger(["x0", "mesh", "probe"]);
+
+/** What the prober tells its owner. */
+export interface ProberEvents {
+  /** A neighbour changed state (also called with prev "OFFLINE" for a replaced neighbour). */
+  onStateChange(iface: MeshInterface, n: Neighbour, prev: NeighbourState): void;
+  /** Called once per tick of an interface, after probing (flooding retransmits ride on it). */
+  onTick(iface: MeshInterface, n: Neighbour | null): void;
+}
+
+/** A running prober. */
+export interface Prober {
+  /** The neighbour on each interface (null until heard). */
+  neighbours(): Array<{ iface: MeshInterface; neighbour: Neighbour | null }>;
+  stop(): Promise<void>;
+}
+
+interface Port {
+  iface: MeshInterface;
+  socket: dgram.Socket;
+  seq: number;
+  neighbour: Neighbour | null;
+  tick?: ReturnType<typeof setTimeout>;
+  dead?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Binds one UDP socket per interface and starts probing.
+ *
+ * @param interfaces the mesh interfaces
+ * @param options identity, ports, timers and event callbacks
+ */
+export async function startProber(
+  interfaces: MeshInterface[],
+  options: {
+    nodeId: string;
+    routerAddress: string;
+    probePort: number;
+    controlPort: number;
+    timers: ProbeTimers;
+    events: ProberEvents;
+    clock?: () => number;
+  },
+): Promise<Prober> {
+  const clock = options.clock ?? (() => performance.now());
+  const { timers, events } = options;
+  let stopped = false;
+  const ports: Port[] = [];
+
+  const transition = (port: Port, prev: NeighbourState | null) => {
+    if (prev === null || !port.neighbour) return;
+    log.info("Neighbour {peer} on {iface}: {from} -> {to}", {
+      peer: port.neighbour.nodeId,
+      iface: port.iface.name,
+      from: prev,
+      to: port.neighbour.state,
+    });
+    events.onStateChange(port.iface, port.neighbour, prev);
+  };
+
+  const armDead = (port: Port, nextTickIn: number) => {
+    if (port.dead !== undefined) clearTimeout(port.dead);
+    port.dead = undefined;
+    const n = port.neighbour;
+    if (!n || !isUsable(n)) return;
+    const due = deadline(n, timers) - clock();
+    if (due >= nextTickIn) return;
+    port.dead = setTimeout(() => {
+      port.dead = undefined;
+      if (stopped || !port.neighbour) return;
+      transition(port, checkDead(port.neighbour, clock(), timers));
+    }, Math.max(0, due));
+  };
+
+  const send = (port: Port, data: Uint8Array) => {
+    port.socket.send(data, options.probePort, port.iface.peerAddress, (err) => {
+      // EPERM/ENETUNREACH while a link is cut are expected; the state machine handles silence.
+      if (err && !stopped) log.debug("Probe send failed: {error}", { error: err.message });
+    });
+  };
+
+  const tick = (port: Port) => {
+    if (stopped) return;
+    const now = clock();
+    if (port.neighbour) transition(port, evaluate(port.neighbour, now, timers));
+    port.seq = (port.seq + 1) >>> 0;
+    if (port.neighbour) recordProbeSent(port.neighbour, port.seq, now, timers);
+    send(
+      port,
+      encodeProbe({
+        kind: "probe",
+        seq: port.seq,
+        sentAt: now,
+        nodeId: options.nodeId,
+        routerAddress: options.routerAddress,
+        controlPort: options.controlPort,
+      }),
+    );
+    events.onTick(port.iface, port.neighbour);
+    const next = jitteredDelay(timers.intervalMs, 0.1);
+    armDead(port, next);
+    port.tick = setTimeout(() => tick(port), next);
+  };
+
+  const receive = (port: Port, msg: Uint8Array, from: string) => {
+    if (stopped) return;
+    if (from !== port.iface.peerAddress) {
+      probeRejected.inc({ reason: "source" });
+      return;
+    }
+    const decoded = decodeProbe(msg);
+    if (!decoded.ok) {
+      probeRejected.inc({ reason: decoded.reason });
+      log.debug("Rejected probe on {iface}: {reason}", {
+        iface: port.iface.name,
+        reason: decoded.reason,
+      });
+      return;
+    }
+    const p = decoded.packet;
+    if (p.nodeId === options.nodeId) {
+      probeRejected.inc({ reason: "self" });
+      return;
+    }
+    const now = clock();
+    if (!port.neighbour || port.neighbour.nodeId !== p.nodeId) {
+      const old = port.neighbour;
+      if (old && isUsable(old)) {
+        const prev = old.state;
+        old.state = "OFFLINE";
+        transition(port, prev);
+      }
+      port.neighbour = newNeighbour(p);
+    }
+    const n = port.neighbour;
+    n.routerAddress = p.routerAddress;
+    n.controlPort = p.controlPort;
+    recordHeard(n, now, Date.now());
+    if (p.kind === "probe") {
+      send(
+        port,
+        encodeProbe({
+          kind: "reply",
+          seq: p.seq,
+          sentAt: p.sentAt,
+          nodeId: options.nodeId,
+          routerAddress: options.routerAddress,
+          controlPort: options.controlPort,
+        }),
+      );
+    } else {
+      recordReply(n, p.seq, now - p.sentAt);
+    }
+  };
+
+  try {
+    for (const iface of interfaces) {
+      const socket = dgram.createSocket({ type: "udp4" });
+      await new Promise<void>((resolve, reject) => {
+        socket.once("error", reject);
+        socket.bind(options.probePort, iface.localAddress, () => {
+          socket.off("error", reject);
+          resolve();
+        });
+      });
+      const port: Port = { iface, socket, seq: 0, neighbour: null };
+      socket.on("message", (msg: Uint8Array, rinfo: { address: string }) => {
+        try {
+          receive(port, msg, rinfo.address);
+        } catch (err) {
+          log.error("Probe handling failed: {error}", { error: (err as Error).message });
+        }
+      });
+      socket.on(
+        "error",
+        (err: Error) => log.warning("Probe socket error: {error}", { error: err }),
+      );
+      ports.push(port);
+    }
+  } catch (err) {
+    for (const p of ports) p.socket.close();
+    throw err;
+  }
+  for (const port of ports) {
+    port.tick = setTimeout(() => tick(port), Math.random() * timers.intervalMs);
+  }
+
+  return {
+    neighbours: () => ports.map((p) => ({ iface: p.iface, neighbour: p.neighbour })),
+    async stop() {
+      stopped = true;
+      await Promise.all(ports.map((p) => {
+        clearTimeout(p.tick);
+        clearTimeout(p.dead);
+        return new Promise<void>((r) => p.socket.close(() => r()));
+      }));
+    },
+  };
+}
