@@ -32,6 +32,14 @@ const meshSchema = z.object({
   install_routes: z.boolean().default(true),
   /** Kernel route protocol number that tags the agent's routes (see /etc/iproute2/rt_protos). */
   route_protocol: z.int().min(1).max(255).default(99),
+  /** Consecutive probe intervals with traffic before a neighbour is ONLINE (hysteresis). */
+  up_probes: z.int().min(1).max(100).default(3),
+  /** Seconds after which an LSA that was not refreshed is removed from the database. */
+  lsa_max_age_s: z.int().min(5).max(3600).default(60),
+  /** Seconds between re-originations of our own LSA (keep well below lsa_max_age_s). */
+  lsa_refresh_s: z.int().min(1).max(1800).default(15),
+  /** Delay that coalesces topology changes into one route recomputation. */
+  recompute_debounce_ms: z.int().min(0).max(10_000).default(10),
   /** Endpoint of an external fabric daemon (e.g. unix:///var/run/yggdrasil.sock). */
   endpoint: z.string().nullable().default(null),
 });
