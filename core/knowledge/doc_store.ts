@@ -14,7 +14,7 @@ import { UnavailableError } from "../errors.ts";
 import type { KnowledgeDocument } from "./document.ts";
 
 const MAGIC = new TextEncoder().encode("X0KBSEG1");
-const SEGMENT_RE = /^seg-(\d{12})\.kbs$/;
+const SEGMENT_RE = /^seg-(\d{12})-([0-9a-f]{8})\.kbs$/;
 
 type StoredDoc = Omit<KnowledgeDocument, "embedding">;
 
@@ -33,7 +33,11 @@ export interface StoreBatch {
   deletes: readonly string[];
 }
 
-const segName = (seq: number) => `seg-${String(seq).padStart(12, "0")}.kbs`;
+// A random suffix keeps two writers (agent and CLI on one data dir) from replacing each other's
+// segment when they pick the same sequence number; order is (seq, name).
+const segName = (seq: number) =>
+  `seg-${String(seq).padStart(12, "0")}-${crypto.randomUUID().slice(0, 8)}.kbs`;
+const seqOf = (name: string) => Number(SEGMENT_RE.exec(name)![1]);
 
 function encodeSegment(header: SegmentHeader, vectors: readonly Float32Array[]): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -87,7 +91,7 @@ export class DocStore {
   #dir: string;
   #dim: number;
   #nextSeq = 1;
-  #segments: number[] = [];
+  #segments: string[] = [];
 
   private constructor(dir: string, dim: number) {
     this.#dir = dir;
@@ -117,18 +121,16 @@ export class DocStore {
   ): Promise<{ store: DocStore; docs: KnowledgeDocument[] }> {
     await Deno.mkdir(dir, { recursive: true });
     const store = new DocStore(dir, dim);
-    const seqs: number[] = [];
+    const names: string[] = [];
     for await (const e of Deno.readDir(dir)) {
-      const m = e.isFile ? SEGMENT_RE.exec(e.name) : null;
-      if (m) seqs.push(Number(m[1]));
+      if (e.isFile && SEGMENT_RE.test(e.name)) names.push(e.name);
       else if (e.isFile && e.name.endsWith(".tmp")) await Deno.remove(`${dir}/${e.name}`);
     }
-    seqs.sort((a, b) => a - b);
+    names.sort((a, b) => seqOf(a) - seqOf(b) || (a < b ? -1 : 1));
     const live = new Map<string, KnowledgeDocument>();
     let floor = 0;
-    const parsed: { seq: number; header: SegmentHeader; vectors: Float32Array }[] = [];
-    for (const seq of seqs) {
-      const name = segName(seq);
+    const parsed: { name: string; header: SegmentHeader; vectors: Float32Array }[] = [];
+    for (const name of names) {
       const { header, vectors } = decodeSegment(await Deno.readFile(`${dir}/${name}`), name);
       if (header.dim !== dim) {
         throw new UnavailableError(
@@ -136,11 +138,11 @@ export class DocStore {
         );
       }
       if (header.compacts !== undefined) floor = Math.max(floor, header.compacts);
-      parsed.push({ seq, header, vectors });
+      parsed.push({ name, header, vectors });
     }
-    for (const { seq, header, vectors } of parsed) {
-      if (seq < floor) {
-        await Deno.remove(`${dir}/${segName(seq)}`).catch(() => {});
+    for (const { name, header, vectors } of parsed) {
+      if (header.seq < floor) {
+        await Deno.remove(`${dir}/${name}`).catch(() => {});
         continue;
       }
       for (const id of header.deletes) live.delete(id);
@@ -148,9 +150,9 @@ export class DocStore {
         live.delete(d.id);
         live.set(d.id, { ...d, embedding: vectors.subarray(i * dim, (i + 1) * dim) });
       });
-      store.#segments.push(seq);
+      store.#segments.push(name);
     }
-    store.#nextSeq = (seqs.at(-1) ?? 0) + 1;
+    store.#nextSeq = (names.length ? seqOf(names.at(-1)!) : 0) + 1;
     return { store, docs: [...live.values()] };
   }
 
@@ -160,15 +162,14 @@ export class DocStore {
    * @param batch documents to upsert and ids to delete
    */
   async write(batch: StoreBatch): Promise<void> {
-    const seq = this.#nextSeq;
-    await this.#writeSegment({
-      seq,
+    const name = await this.#writeSegment({
+      seq: this.#nextSeq,
       dim: this.#dim,
       puts: batch.puts.map(stripEmbedding),
       deletes: [...batch.deletes],
     }, batch.puts.map((d) => d.embedding));
     this.#nextSeq++;
-    this.#segments.push(seq);
+    this.#segments.push(name);
   }
 
   /**
@@ -178,18 +179,20 @@ export class DocStore {
    */
   async compact(docs: readonly KnowledgeDocument[]): Promise<void> {
     const seq = this.#nextSeq;
-    await this.#writeSegment(
+    const name = await this.#writeSegment(
       { seq, compacts: seq, dim: this.#dim, puts: docs.map(stripEmbedding), deletes: [] },
       docs.map((d) => d.embedding),
     );
     this.#nextSeq++;
     const old = this.#segments;
-    this.#segments = [seq];
-    for (const s of old) await Deno.remove(`${this.#dir}/${segName(s)}`).catch(() => {});
+    this.#segments = [name];
+    for (const s of old) await Deno.remove(`${this.#dir}/${s}`).catch(() => {});
   }
 
-  async #writeSegment(header: SegmentHeader, vectors: readonly Float32Array[]): Promise<void> {
-    await writeDurably(`${this.#dir}/${segName(header.seq)}`, encodeSegment(header, vectors));
+  async #writeSegment(header: SegmentHeader, vectors: readonly Float32Array[]): Promise<string> {
+    const name = segName(header.seq);
+    await writeDurably(`${this.#dir}/${name}`, encodeSegment(header, vectors));
+    return name;
   }
 }
 

@@ -21,8 +21,8 @@ export const MAX_CONTENT_CHARS = 200_000;
 export const MAX_BATCH = 100_000;
 
 const idSchema = z.string().min(1).max(200).regex(
-  /^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/,
-  "must start with a letter or digit and contain only letters, digits and . _ : @ / -",
+  /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/,
+  "must start with a letter or digit and contain only letters, digits and . _ : @ -",
 );
 
 const tagSchema = z.string().min(1).max(64).regex(

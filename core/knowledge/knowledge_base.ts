@@ -340,16 +340,16 @@ export class KnowledgeBase {
     let vec: { slot: number; score: number }[] = [];
     if (mode !== "text") {
       [qv] = await this.#embedder.embed([req.q]);
-      if (qv.some((x) => x !== 0)) vec = this.#hnsw.search(qv, pool, accept);
-      else qv = undefined;
+      // The threshold gates the vector leg: neighbours less similar than minSimilarity neither
+      // appear nor vote in the fusion (a weak neighbour list is noise, not evidence).
+      if (qv.some((x) => x !== 0)) {
+        vec = this.#hnsw.search(qv, pool, accept).filter((c) => c.score >= minSim);
+      } else qv = undefined;
     }
-    // The threshold keeps vector-only neighbours that are not similar enough out of the results;
-    // documents the text leg found stay, and the vector leg still moves them up or down.
     let fused: (Fused & { sig?: number })[] = fuse(text, vec, {
       ...this.#opts.fusion,
       ...req.fusion,
-    })
-      .filter((f) => f.textRank !== undefined || (f.similarity ?? 0) >= minSim);
+    });
     if (req.signature && fused.length > 0) {
       const w = req.signatureWeight ?? 0.5;
       const top = fused[0].score || 1;

@@ -6,6 +6,7 @@
  * @module
  */
 import type { KnowledgeBase, SearchHit } from "./knowledge_base.ts";
+import type { FusionOptions } from "./fusion.ts";
 import type { MetricSignature } from "./signature.ts";
 
 /** A past incident similar to the current symptoms. */
@@ -45,6 +46,8 @@ export interface RecommendOptions {
   failureWeight?: number;
   /** Share of the ranking given to the metric signature (default 0.5). */
   signatureWeight?: number;
+  /** Fusion override for the incident search. */
+  fusion?: Partial<FusionOptions>;
 }
 
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
@@ -77,6 +80,7 @@ export async function recommendAction(
     type: "incident",
     signature: hasSig ? metricSignature : undefined,
     signatureWeight: options.signatureWeight,
+    fusion: options.fusion,
   });
   const similar: SimilarIncident[] = hits.map((h) => ({
     id: h.id,
