@@ -1,6 +1,7 @@
 /**
- * Identity routes: the trust bundle (open), join-token creation (admin scope) and join-token
- * attestation (a CSR plus a one-time token buys an X.509-SVID), plus the `requireScope`
+ * Identity routes: the trust bundle (open), join-token creation (admin scope), join-token
+ * attestation (a CSR plus a one-time token buys an X.509-SVID) and renewal (current SVID plus
+ * proof of possession of its key), plus the `requireScope`
  * middleware every route module can use to demand a JWT-SVID bearer token.
  *
  * @module
@@ -13,6 +14,7 @@ import type { BuiltinIssuer } from "../core/identity/issuer.ts";
 import type { Principal, TokenVerifier } from "../core/identity/jwt.ts";
 import { type Scope, scopeSatisfies } from "../core/identity/scopes.ts";
 import { chainToPem } from "../core/identity/svid.ts";
+import { decodePem, fromBase64 } from "../core/identity/pem.ts";
 import { ErrorBody } from "./errors.ts";
 
 /** What the identity routes need from the running agent. */
@@ -120,6 +122,14 @@ const AttestResponse = z.object({
   bundle: JwksBody,
 }).openapi("AttestResponse");
 
+const RenewRequest = z.object({
+  svid: z.string().min(1).openapi({ description: "Current X.509-SVID chain, PEM, leaf first" }),
+  csr: z.string().min(1).openapi({ description: "PKCS#10 CSR for the new key, PEM" }),
+  proof: z.string().min(1).openapi({
+    description: "Base64 ECDSA-SHA256 signature by the current SVID key over the renewal message",
+  }),
+}).openapi("RenewRequest");
+
 const errors = {
   400: { description: "Bad input", content: { "application/json": { schema: ErrorBody } } },
   401: { description: "Not authenticated", content: { "application/json": { schema: ErrorBody } } },
@@ -180,6 +190,22 @@ const attestRoute = createRoute({
   },
 });
 
+const renewRoute = createRoute({
+  method: "post",
+  path: "/identity/renew",
+  summary: "Renew an X.509-SVID (current SVID + proof of possession + CSR)",
+  tags: ["identity"],
+  request: {
+    body: { required: true, content: { "application/json": { schema: RenewRequest } } },
+  },
+  responses: {
+    200: { description: "Issued", content: { "application/json": { schema: AttestResponse } } },
+    400: errors[400],
+    401: errors[401],
+    503: errors[503],
+  },
+});
+
 /**
  * Routes of the identity resource.
  *
@@ -225,6 +251,18 @@ export function identityRoutes(deps: IdentityRouteDeps): OpenAPIHono {
   app.openapi(attestRoute, async (c) => {
     const body = c.req.valid("json");
     const issued = await issuer().attest(body.token, body.csr);
+    return c.json({
+      spiffe_id: issued.spiffeId,
+      svid: chainToPem([issued.cert]),
+      expires_at: issued.cert.notAfter.toISOString(),
+      bundle: await bundleToJwks(issued.bundle) as z.infer<typeof JwksBody>,
+    }, 200);
+  });
+  app.openapi(renewRoute, async (c) => {
+    const body = c.req.valid("json");
+    const chain = decodePem(body.svid, "CERTIFICATE").map((b) => b.der);
+    if (chain.length === 0) throw new ValidationError("Invalid svid: no CERTIFICATE PEM block");
+    const issued = await issuer().renew(chain, body.csr, fromBase64(body.proof));
     return c.json({
       spiffe_id: issued.spiffeId,
       svid: chainToPem([issued.cert]),

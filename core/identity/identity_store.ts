@@ -14,6 +14,7 @@ import { decodePem, encodePem } from "./pem.ts";
 import { parseTrustDomain, spiffeIdFromParts } from "./spiffe_id.ts";
 import { DEFAULT_SVID_TTL_MS, issueX509Svid, type X509Svid } from "./svid.ts";
 import { parseSpiffeId } from "./spiffe_id.ts";
+import { bundleToJwks, parseJwksBundle, type TrustBundle } from "./bundle.ts";
 
 /** The small JSON state file. */
 export interface IdentityState {
@@ -37,6 +38,8 @@ export interface LoadedIdentity {
   readonly jwtKey?: JwtSigningKey;
   /** The node's own SVID, when it has one. */
   readonly svid?: X509Svid;
+  /** The trust bundle: built from the CA and JWT key on issuers, bundle.json on members. */
+  readonly bundle?: TrustBundle;
 }
 
 const FILES = {
@@ -144,7 +147,58 @@ export async function initIssuerIdentity(
     issuer: true,
   };
   await writeFileAtomic(identityFile(dataDir, "state"), JSON.stringify(state, null, 2) + "\n");
-  return { state, ca, jwtKey, svid };
+  return { state, ca, jwtKey, svid, bundle: issuerBundle(state, ca, jwtKey) };
+}
+
+const issuerBundle = (
+  state: IdentityState,
+  ca: TrustDomainCa,
+  jwtKey: JwtSigningKey,
+): TrustBundle => ({
+  trustDomain: state.trustDomain,
+  x509Authorities: [ca.cert],
+  jwtAuthorities: [jwtKey.authority],
+  sequence: state.bundleSequence,
+  refreshHintSeconds: 300,
+});
+
+/**
+ * Initializes a member node from an SVID and bundle obtained by attestation.
+ *
+ * @param dataDir the data directory
+ * @param obtained the SVID (with key) and the trust domain's bundle
+ */
+export async function initMemberIdentity(
+  dataDir: string,
+  obtained: { svid: X509Svid; bundle: TrustBundle },
+): Promise<LoadedIdentity> {
+  if (await isIdentityInitialized(dataDir)) {
+    throw new ValidationError(`Identity already initialized in ${identityDir(dataDir)}`);
+  }
+  await Deno.mkdir(identityDir(dataDir), { recursive: true, mode: 0o700 });
+  await saveSvid(dataDir, obtained.svid);
+  await saveBundle(dataDir, obtained.bundle);
+  const state: IdentityState = {
+    trustDomain: obtained.svid.id.trustDomain,
+    spiffeId: obtained.svid.id.uri,
+    bundleSequence: obtained.bundle.sequence,
+    issuer: false,
+  };
+  await writeFileAtomic(identityFile(dataDir, "state"), JSON.stringify(state, null, 2) + "\n");
+  return { state, svid: obtained.svid, bundle: obtained.bundle };
+}
+
+/**
+ * Stores a member node's copy of the trust bundle (SPIFFE bundle JSON).
+ *
+ * @param dataDir the data directory
+ * @param bundle the bundle
+ */
+export async function saveBundle(dataDir: string, bundle: TrustBundle): Promise<void> {
+  await writeFileAtomic(
+    identityFile(dataDir, "bundle"),
+    JSON.stringify(await bundleToJwks(bundle), null, 2) + "\n",
+  );
 }
 
 /**
@@ -196,6 +250,14 @@ export async function loadIdentity(dataDir: string): Promise<LoadedIdentity> {
       await importKeyPair(await Deno.readTextFile(identityFile(dataDir, "jwtKey"))),
     );
   }
+  let bundle: TrustBundle | undefined;
+  if (ca && jwtKey) bundle = issuerBundle(state, ca, jwtKey);
+  else if (await exists(identityFile(dataDir, "bundle"))) {
+    bundle = parseJwksBundle(
+      state.trustDomain,
+      await Deno.readTextFile(identityFile(dataDir, "bundle")),
+    );
+  }
   let svid: X509Svid | undefined;
   if (await exists(identityFile(dataDir, "svid"))) {
     const chain = decodePem(await Deno.readTextFile(identityFile(dataDir, "svid")), "CERTIFICATE")
@@ -203,7 +265,7 @@ export async function loadIdentity(dataDir: string): Promise<LoadedIdentity> {
     const keys = await importKeyPair(await Deno.readTextFile(identityFile(dataDir, "svidKey")));
     svid = { id, chain, privateKey: keys.privateKey };
   }
-  return { state, ca, jwtKey, svid };
+  return { state, ca, jwtKey, svid, bundle };
 }
 
 /** Opens the identity KV store (join tokens) at `<dataDir>/identity/tokens.kv`. */

@@ -1,0 +1,221 @@
+/**
+ * The agent's identity in one object: where its X.509-SVID comes from (built-in issuer, a
+ * member's renewals at the issuer, or the SPIFFE Workload API when `SPIFFE_ENDPOINT_SOCKET` is
+ * set), the bundles it trusts (its own domain plus federated ones, never merged), rotation at
+ * half-life, and the API token verifier. The mesh agent hands `svidSource` and `bundleSource`
+ * to the mTLS transport.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { ConfigError, errorMessage, NotFoundError } from "../errors.ts";
+import type { TrustBundle } from "./bundle.ts";
+import {
+  createFederation,
+  federatedBundleSource,
+  type FederationConfig,
+  type FederationRelationship,
+} from "./federation.ts";
+import {
+  initIssuerIdentity,
+  initMemberIdentity,
+  isIdentityInitialized,
+  type LoadedIdentity,
+  loadIdentity,
+  openIdentityKv,
+  saveBundle,
+  saveSvid,
+} from "./identity_store.ts";
+import { type BuiltinIssuer, createBuiltinIssuer } from "./issuer.ts";
+import { attestWithJoinToken, renewWithIssuer } from "./join_client.ts";
+import { createTokenVerifier, type TokenVerifier } from "./jwt.ts";
+import { generateKeyPair } from "./keys.ts";
+import { type BundleSource, rotatingSvidSource, type SvidSource } from "./rotation.ts";
+import { parseTrustDomain } from "./spiffe_id.ts";
+import type { X509Svid } from "./svid.ts";
+import { parseEndpointSocket, workloadApiSources } from "./workload_api.ts";
+
+const log = getLogger(["x0", "identity"]);
+
+/** How the node gets its identity; mirrors the proposed `identity` config section. */
+export interface NodeIdentityConfig {
+  /** Data directory; identity state lives in `<dataDir>/identity`. */
+  dataDir: string;
+  /** The trust domain this node belongs to. */
+  trustDomain: string;
+  /** This node's name: its SPIFFE ID is `spiffe://<td>/node/<nodeName>`. */
+  nodeName: string;
+  /** `issuer` holds the CA; `member` attests and renews at `issuerUrl`. */
+  role: "issuer" | "member";
+  /** SVID lifetime on issuer nodes (default 1 h). */
+  svidTtlMs?: number;
+  /** Issuer API base URL (members). */
+  issuerUrl?: string;
+  /** One-time join token for the first start of a member. */
+  joinToken?: string;
+  /** Hex SHA-256 of the trust domain CA, pinning the bundle received at attestation. */
+  caSha256?: string;
+  /** `SPIFFE_ENDPOINT_SOCKET`; when set the Workload API supplies SVID and bundles. */
+  spiffeEndpointSocket?: string;
+  /** Audience API tokens must carry. */
+  apiAudience: string;
+  /** Federation relationships. */
+  federation?: FederationConfig[];
+}
+
+/** A running node identity. */
+export interface NodeIdentity {
+  /** Our SVID (rotates). */
+  readonly svidSource: SvidSource;
+  /** Our bundle plus federated bundles. */
+  readonly bundleSource: BundleSource;
+  /** Our own trust domain's bundle (served at /identity/bundle). */
+  localBundle(): TrustBundle;
+  /** API bearer token verifier (JWT-SVIDs of our trust domain). */
+  readonly verifier: TokenVerifier;
+  /** The built-in issuer, on issuer nodes. */
+  readonly issuer?: BuiltinIssuer;
+  /** Renews the SVID now (built-in modes; undefined with the Workload API). */
+  readonly rotateNow?: () => Promise<X509Svid>;
+  /** Stops rotation, federation refreshes and the Workload API stream; closes KV. */
+  close(): Promise<void>;
+}
+
+async function loadOrCreate(config: NodeIdentityConfig): Promise<LoadedIdentity> {
+  if (await isIdentityInitialized(config.dataDir)) {
+    const loaded = await loadIdentity(config.dataDir);
+    if (loaded.state.trustDomain !== config.trustDomain) {
+      throw new ConfigError(
+        `identity.trust_domain is ${config.trustDomain} but ${config.dataDir}/identity belongs to ${loaded.state.trustDomain}`,
+      );
+    }
+    return loaded;
+  }
+  if (config.role === "issuer") {
+    log.info("Creating trust domain CA for {td}", { td: config.trustDomain });
+    return await initIssuerIdentity(config.dataDir, {
+      trustDomain: config.trustDomain,
+      nodeName: config.nodeName,
+      svidTtlMs: config.svidTtlMs,
+    });
+  }
+  if (!config.issuerUrl || !config.joinToken) {
+    throw new NotFoundError(
+      "Identity not initialized: a member needs identity.issuer_url and a join token (identity join)",
+    );
+  }
+  const obtained = await attestWithJoinToken(config.issuerUrl, config.joinToken, {
+    caSha256: config.caSha256,
+  });
+  if (obtained.svid.id.trustDomain !== config.trustDomain) {
+    throw new ConfigError(`Issuer certified ${obtained.svid.id.uri}, not in ${config.trustDomain}`);
+  }
+  return await initMemberIdentity(config.dataDir, obtained);
+}
+
+/**
+ * Starts the node's identity per `config` and keeps it fresh.
+ *
+ * @param config the identity configuration
+ */
+export async function startNodeIdentity(config: NodeIdentityConfig): Promise<NodeIdentity> {
+  parseTrustDomain(config.trustDomain);
+  const rels: FederationRelationship[] = (config.federation ?? []).map(createFederation);
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const closers: (() => void | Promise<void>)[] = [];
+  let local: () => TrustBundle;
+  let svidSource: SvidSource;
+  let issuer: BuiltinIssuer | undefined;
+  let rotateNow: (() => Promise<X509Svid>) | undefined;
+  let closed = false;
+
+  if (config.spiffeEndpointSocket) {
+    const wl = await workloadApiSources(parseEndpointSocket(config.spiffeEndpointSocket));
+    closers.push(() => wl.close());
+    svidSource = wl.svidSource;
+    local = () => {
+      const b = wl.bundleSource.bundles().get(svidSource.current().id.trustDomain);
+      if (!b) throw new NotFoundError("Workload API sent no bundle for our trust domain");
+      return b;
+    };
+    log.info("Identity from the SPIFFE Workload API: {id}", { id: svidSource.current().id.uri });
+  } else {
+    const loaded = await loadOrCreate(config);
+    if (!loaded.svid || !loaded.bundle) {
+      throw new NotFoundError(`Identity in ${config.dataDir}/identity lacks an SVID or bundle`);
+    }
+    let bundle = loaded.bundle;
+    local = () => bundle;
+    let renew: (cur: X509Svid) => Promise<X509Svid>;
+    if (loaded.ca && loaded.jwtKey) {
+      const kv = await openIdentityKv(config.dataDir);
+      closers.push(() => kv.close());
+      issuer = createBuiltinIssuer({
+        ca: loaded.ca,
+        jwtKey: loaded.jwtKey,
+        kv,
+        svidTtlMs: config.svidTtlMs,
+        sequence: loaded.state.bundleSequence,
+      });
+      const iss = issuer;
+      renew = async (cur) => {
+        const keys = await generateKeyPair();
+        const cert = await iss.issue(cur.id.uri, keys.publicKey);
+        return { id: cur.id, chain: [cert], privateKey: keys.privateKey };
+      };
+    } else {
+      if (!config.issuerUrl) throw new ConfigError("identity.issuer_url is required on members");
+      const url = config.issuerUrl;
+      renew = async (cur) => {
+        const got = await renewWithIssuer(url, cur, bundle);
+        if (got.bundle.sequence >= bundle.sequence) {
+          bundle = got.bundle;
+          await saveBundle(config.dataDir, bundle);
+        }
+        return got.svid;
+      };
+    }
+    const rotating = await rotatingSvidSource(loaded.svid, {
+      renew,
+      onRotate: (s) => saveSvid(config.dataDir, s),
+    });
+    closers.push(() => rotating.stop());
+    svidSource = rotating;
+    rotateNow = () => rotating.rotateNow();
+  }
+
+  const bundleSource = federatedBundleSource(local, rels);
+  const refresh = (rel: FederationRelationship) => {
+    rel.refresh().catch((err) =>
+      log.warn("Federation refresh of {td} failed: {error}", {
+        td: rel.trustDomain,
+        error: errorMessage(err),
+      })
+    ).finally(() => {
+      if (closed) return;
+      const t = setTimeout(() => {
+        timers.delete(t);
+        refresh(rel);
+      }, Math.max(30, rel.bundle().refreshHintSeconds) * 1000);
+      timers.add(t);
+    });
+  };
+  for (const rel of rels) refresh(rel);
+  return {
+    svidSource,
+    bundleSource,
+    localBundle: () => local(),
+    verifier: createTokenVerifier(() => bundleSource.bundles(), {
+      audience: config.apiAudience,
+      trustDomain: local().trustDomain,
+    }),
+    issuer,
+    rotateNow,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      for (const c of closers.reverse()) await c();
+    },
+  };
+}
