@@ -4,6 +4,7 @@
  *
  *   identity show [--json]
  *   identity init --trust-domain TD [--node NAME]
+ *   identity join --issuer URL --token TOKEN [--ca-sha256 HEX]
  *   identity token create [--ttl 10m] [--node NAME] [--json]
  *   identity token mint --scope read|operate|admin --aud AUD [--sub ID] [--ttl 15m]
  *   identity bundle export [--format pem|jwks]
@@ -28,12 +29,14 @@ import {
 } from "../core/identity/bundle.ts";
 import {
   initIssuerIdentity,
+  initMemberIdentity,
   isIdentityInitialized,
   type LoadedIdentity,
   loadIdentity,
   openIdentityKv,
 } from "../core/identity/identity_store.ts";
 import { createJoinToken } from "../core/identity/join_tokens.ts";
+import { attestWithJoinToken } from "../core/identity/join_client.ts";
 import { mintJwtSvid } from "../core/identity/jwt.ts";
 import { decodePem } from "../core/identity/pem.ts";
 import { isScope } from "../core/identity/scopes.ts";
@@ -83,6 +86,12 @@ async function ensureIdentity(
     `Initialized issuer identity ${loaded.state.spiffeId} for trust domain ${trustDomain} in ${dir}/identity`,
   );
   return loaded;
+}
+
+/** Hex SHA-256 of a certificate's DER: the CA pin members pass to `identity join`. */
+async function certSha256(der: ArrayBuffer): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", der);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 const bundleOf = (id: LoadedIdentity): TrustBundle => {
@@ -190,6 +199,9 @@ export function identityCommand(): Command {
           svid_not_after: leaf?.notAfter.toISOString() ?? null,
           ca_not_after: id.ca?.cert.notAfter.toISOString() ?? null,
           jwt_kid: id.jwtKey?.kid ?? null,
+          ca_sha256: id.bundle?.x509Authorities[0]
+            ? await certSha256(id.bundle.x509Authorities[0].rawData)
+            : null,
         };
         if (opts.json) return console.log(JSON.stringify(out));
         for (const [k, v] of Object.entries(out)) console.log(`${k.padEnd(16)} ${v ?? "-"}`);
@@ -206,6 +218,25 @@ export function identityCommand(): Command {
           nodeName: opts.node ?? defaultNodeName(),
         });
         console.log(`Initialized ${loaded.state.spiffeId} in ${dir}/identity`);
+      })
+    );
+
+  identity.command("join").description("Join a trust domain: attest at an issuer with a join token")
+    .requiredOption("--issuer <url>", "issuer API base URL, e.g. http://10.0.0.1:8080")
+    .requiredOption("--token <token>", "one-time join token")
+    .option("--ca-sha256 <hex>", "pin the trust domain CA (from `identity token create --json`)")
+    .option("--data-dir <dir>", "data directory (default ./data or X0_DATA_DIR)")
+    .action((opts) =>
+      run(async () => {
+        const dir = dataDirOf(opts);
+        if (await isIdentityInitialized(dir)) {
+          throw new ValidationError(`Identity already initialized in ${dir}/identity`);
+        }
+        const obtained = await attestWithJoinToken(opts.issuer, opts.token, {
+          caSha256: opts.caSha256,
+        });
+        const loaded = await initMemberIdentity(dir, obtained);
+        console.log(`Joined as ${loaded.state.spiffeId}`);
       })
     );
 
@@ -229,6 +260,7 @@ export function identityCommand(): Command {
               token: created.token,
               spiffe_id: created.spiffeId,
               expires_at: new Date(created.expiresAt).toISOString(),
+              ca_sha256: await certSha256(id.ca!.cert.rawData),
             }));
           }
           console.log(created.token);

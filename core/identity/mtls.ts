@@ -248,6 +248,7 @@ export function listen(options: MtlsListenOptions): Promise<MtlsServer> {
     cert: pem.cert,
     requestCert: true,
     rejectUnauthorized: false,
+    handshakeTimeout: timeoutMs,
   });
   const unsubscribe = options.svidSource.subscribe((_svid, next) => {
     server.setSecureContext({ key: next.key, cert: next.cert });
@@ -344,7 +345,17 @@ export function connect(options: MtlsCommonOptions): Promise<MtlsSession> {
       cert: pem.cert,
       rejectUnauthorized: false,
     });
+    const deadline = setTimeout(
+      () =>
+        fail(
+          new UnavailableError(
+            `mTLS handshake with ${options.host}:${options.port} timed out after ${timeoutMs} ms`,
+          ),
+        ),
+      timeoutMs,
+    );
     const fail = (err: Error) => {
+      clearTimeout(deadline);
       socket.destroy();
       rejectConnect(err);
     };
@@ -390,6 +401,7 @@ export function connect(options: MtlsCommonOptions): Promise<MtlsSession> {
           (err: Error) => log.debug("mTLS socket error: {error}", { error: err.message }),
         );
         handshakes.inc({ side: "client", outcome: "ok" });
+        clearTimeout(deadline);
         resolve(
           makeSession(socket, { peerId: verdict.id, localId, chain: verdict.chain, probeKey }),
         );

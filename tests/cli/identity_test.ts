@@ -8,6 +8,11 @@ import { issueX509Svid } from "../../core/identity/svid.ts";
 import { chainToPem } from "../../core/identity/svid.ts";
 import { generateKeyPair } from "../../core/identity/keys.ts";
 import { AuthError } from "../../core/errors.ts";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { identityRoutes } from "../../routes/identity.ts";
+import { onError } from "../../routes/errors.ts";
+import { createBuiltinIssuer } from "../../core/identity/issuer.ts";
+import { openIdentityKv } from "../../core/identity/identity_store.ts";
 
 const openssl = async (args: string[]) => {
   const out = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" }).output()
@@ -181,6 +186,93 @@ Deno.test("identity CLI: show, token create, bundle export, token mint, verify",
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /^Error: /);
     });
+
+    await t.step(
+      "join: a second data dir attests at an issuer serving the API (CA pinned)",
+      async () => {
+        const loaded = await loadIdentity(dir);
+        const kv = await openIdentityKv(dir);
+        const issuer = createBuiltinIssuer({ ca: loaded.ca!, jwtKey: loaded.jwtKey!, kv });
+        const app = new OpenAPIHono();
+        app.route(
+          "/",
+          identityRoutes({
+            bundle: issuer.bundle,
+            issuer,
+            verifier: () => Promise.reject(new AuthError("no")),
+          }),
+        );
+        app.onError(onError);
+        const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+        try {
+          const created = await runCli([
+            "identity",
+            "token",
+            "create",
+            "--node",
+            "m9",
+            "--json",
+            ...dd,
+          ]);
+          assert.equal(created.code, 0, created.stderr);
+          const { token, ca_sha256 } = JSON.parse(created.stdout);
+          assert.match(ca_sha256, /^[0-9a-f]{64}$/);
+          const url = `http://127.0.0.1:${http.addr.port}`;
+          const memberDir = `${dir}/member`;
+          const bad = await runCli([
+            "identity",
+            "join",
+            "--issuer",
+            url,
+            "--token",
+            token,
+            "--ca-sha256",
+            "ab".repeat(32),
+            "--data-dir",
+            memberDir,
+          ]);
+          assert.equal(bad.code, 1, "wrong pin refused");
+          assert.match(bad.stderr, /pinned CA/);
+          const { token: token2 } = JSON.parse(
+            (await runCli(["identity", "token", "create", "--node", "m9", "--json", ...dd])).stdout,
+          );
+          const ok = await runCli([
+            "identity",
+            "join",
+            "--issuer",
+            url,
+            "--token",
+            token2,
+            "--ca-sha256",
+            ca_sha256,
+            "--data-dir",
+            memberDir,
+          ]);
+          assert.equal(ok.code, 0, ok.stderr);
+          assert.match(ok.stdout, /Joined as spiffe:\/\/cli\.test\/node\/m9/);
+          const show = JSON.parse(
+            (await runCli(["identity", "show", "--json", "--data-dir", memberDir])).stdout,
+          );
+          assert.equal(show.issuer, false);
+          assert.equal(show.ca_sha256, ca_sha256);
+          const replay = await runCli([
+            "identity",
+            "join",
+            "--issuer",
+            url,
+            "--token",
+            token2,
+            "--data-dir",
+            `${dir}/member2`,
+          ]);
+          assert.equal(replay.code, 1);
+          assert.match(replay.stderr, /Join token rejected/);
+        } finally {
+          await http.shutdown();
+          kv.close();
+        }
+      },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -189,3 +189,31 @@ Deno.test("mtls: SVID rotation keeps a live session and new handshakes use the n
     await server.close();
   }
 });
+
+Deno.test("mtls: connect() gives up on a peer that never completes the handshake", async () => {
+  const mesh = await testDomain("mesh.test");
+  const silent = Deno.listen({ hostname: HOST, port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const acceptLoop = (async () => {
+    for await (const c of silent) accepted.push(c);
+  })();
+  try {
+    const t0 = Date.now();
+    await assert.rejects(
+      connect({
+        host: HOST,
+        port: (silent.addr as Deno.NetAddr).port,
+        svidSource: await staticSvidSource(await mesh.svid("node/a")),
+        bundleSource: fixedBundles(mesh.bundle),
+        authorize: authorizeMemberOf("mesh.test"),
+        handshakeTimeoutMs: 300,
+      }),
+      /timed out/,
+    );
+    assert.ok(Date.now() - t0 < 3000);
+  } finally {
+    silent.close();
+    for (const c of accepted) c.close();
+    await acceptLoop;
+  }
+});
