@@ -14,7 +14,7 @@ import { bundleSetOf, DEFAULT_REFRESH_HINT_SECONDS, type TrustBundle } from "./b
 import { consumeJoinToken, type CreatedJoinToken, createJoinToken } from "./join_tokens.ts";
 import { type JwtSigningKey, mintJwtSvid } from "./jwt.ts";
 import type { Scope } from "./scopes.ts";
-import { parseSpiffePath, spiffeIdFromParts } from "./spiffe_id.ts";
+import { parsePathSegment, spiffeIdFromParts } from "./spiffe_id.ts";
 import { DEFAULT_SVID_TTL_MS, issueX509Svid, parseCsr } from "./svid.ts";
 import { verifyX509Svid } from "./svid_validation.ts";
 
@@ -103,12 +103,11 @@ export function createBuiltinIssuer(options: BuiltinIssuerOptions): BuiltinIssue
     ca,
     jwtKey,
     bundle: () => bundle,
-    createJoinToken({ nodeName, ttlMs: tokenTtl }) {
-      parseSpiffePath(`/${nodeName}`);
-      if (nodeName.includes("/") || nodeName === "") {
-        throw new ValidationError(`Invalid node name: ${nodeName} (one path segment)`);
-      }
-      return createJoinToken(kv, spiffeIdFromParts(td, "node", nodeName).uri, { ttlMs: tokenTtl });
+    async createJoinToken({ nodeName, ttlMs: tokenTtl }) {
+      parsePathSegment(nodeName);
+      return await createJoinToken(kv, spiffeIdFromParts(td, "node", nodeName).uri, {
+        ttlMs: tokenTtl,
+      });
     },
     async attest(token, csr) {
       const publicKey = await parseCsr(csr);

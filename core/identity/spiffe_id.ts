@@ -122,6 +122,19 @@ export function parseSpiffePath(path: string): string {
 }
 
 /**
+ * Validates one path segment (a node name, say): non-empty, not `.` or `..`, no `/`, only
+ * letters, digits, dots, dashes and underscores.
+ *
+ * @param segment the candidate segment
+ */
+export function parsePathSegment(segment: string): string {
+  if (segment === "") fail("empty_segment", "Invalid path segment: it is empty");
+  if (segment.includes("/")) fail("bad_path_char", `Invalid path segment: ${segment} contains /`);
+  parseSpiffePath(`/${segment}`);
+  return segment;
+}
+
+/**
  * Parses and validates a SPIFFE ID; throws {@link SpiffeIdError} naming the broken rule.
  *
  * @param input the candidate URI
@@ -172,6 +185,7 @@ export function isSpiffeId(input: string): boolean {
  * @param segments path segments, each validated
  */
 export function spiffeIdFromParts(trustDomain: string, ...segments: string[]): SpiffeId {
+  segments.forEach(parsePathSegment);
   const path = segments.length === 0 ? "" : "/" + segments.join("/");
   return parseSpiffeId(`${SCHEME}${trustDomain}${path}`);
 }

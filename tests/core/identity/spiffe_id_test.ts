@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
   isSpiffeId,
+  parsePathSegment,
   parseSpiffeId,
   SpiffeIdError,
+  spiffeIdFromParts,
   type SpiffeIdRule,
 } from "../../../core/identity/spiffe_id.ts";
 
@@ -92,4 +94,13 @@ Deno.test("parseSpiffeId() agrees with a regex reference on random strings", () 
     if (ok) valid++;
   }
   assert.ok(valid > 50, `too few valid samples: ${valid}`);
+});
+
+Deno.test("spiffeIdFromParts() accepts only single, valid segments", () => {
+  assert.equal(spiffeIdFromParts("mesh.test", "node", "r1").uri, "spiffe://mesh.test/node/r1");
+  assert.throws(() => spiffeIdFromParts("mesh.test", "node", "a/b"), SpiffeIdError);
+  assert.throws(() => spiffeIdFromParts("mesh.test", "node", ""), SpiffeIdError);
+  assert.throws(() => spiffeIdFromParts("mesh.test", ".."), SpiffeIdError);
+  assert.throws(() => parsePathSegment("a b"), SpiffeIdError);
+  assert.equal(parsePathSegment("r-1.a_b"), "r-1.a_b");
 });

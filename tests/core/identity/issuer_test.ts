@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { createBuiltinIssuer, renewalProof } from "../../../core/identity/issuer.ts";
+import { createCa } from "../../../core/identity/ca.ts";
+import { generateKeyPair } from "../../../core/identity/keys.ts";
+import { jwtSigningKey } from "../../../core/identity/jwt.ts";
+import { createCsr } from "../../../core/identity/svid.ts";
+import { listJoinTokens } from "../../../core/identity/join_tokens.ts";
+import { AuthError, ValidationError } from "../../../core/errors.ts";
+
+async function issuerWith(kv: Deno.Kv, svidTtlMs?: number) {
+  return createBuiltinIssuer({
+    ca: await createCa("mesh.test"),
+    jwtKey: await jwtSigningKey(await generateKeyPair()),
+    kv,
+    svidTtlMs,
+  });
+}
+
+Deno.test("built-in issuer: attestation, renewal with proof, and refusals that change nothing", async (t) => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const issuer = await issuerWith(kv);
+    await t.step("join token names the node; attest certifies the CSR key", async () => {
+      const { token, spiffeId } = await issuer.createJoinToken({ nodeName: "r1" });
+      assert.equal(spiffeId, "spiffe://mesh.test/node/r1");
+      const keys = await generateKeyPair();
+      const got = await issuer.attest(token, await createCsr(keys));
+      assert.equal(got.spiffeId, spiffeId);
+      assert.equal(got.bundle.x509Authorities.length, 1);
+      await assert.rejects(issuer.attest(token, await createCsr(keys)), AuthError);
+    });
+    await t.step("invalid node names are refused before anything is stored", async () => {
+      for (const n of ["", "a/b", "..", "a b"]) {
+        await assert.rejects(issuer.createJoinToken({ nodeName: n }), ValidationError, n);
+      }
+      assert.equal((await listJoinTokens(kv)).length, 0);
+    });
+    await t.step("a bad CSR does not spend the token", async () => {
+      const { token } = await issuer.createJoinToken({ nodeName: "r2" });
+      await assert.rejects(issuer.attest(token, "junk"), ValidationError);
+      const ok = await issuer.attest(token, await createCsr(await generateKeyPair()));
+      assert.equal(ok.spiffeId, "spiffe://mesh.test/node/r2");
+    });
+    await t.step("renew needs a valid current SVID and a proof by its key", async () => {
+      const keys = await generateKeyPair();
+      const cert = await issuer.issue("spiffe://mesh.test/node/r3", keys.publicKey);
+      const der = [new Uint8Array(cert.rawData)];
+      const next = await generateKeyPair();
+      const csr = await createCsr(next);
+      const ok = await issuer.renew(der, csr, await renewalProof(keys.privateKey, csr));
+      assert.equal(ok.spiffeId, "spiffe://mesh.test/node/r3");
+      const stranger = await generateKeyPair();
+      await assert.rejects(
+        issuer.renew(der, csr, await renewalProof(stranger.privateKey, csr)),
+        /proof/,
+      );
+      const otherCsr = await createCsr(await generateKeyPair());
+      await assert.rejects(
+        issuer.renew(der, otherCsr, await renewalProof(keys.privateKey, csr)),
+        /proof/,
+        "a proof binds one CSR",
+      );
+    });
+    await t.step("an expired SVID cannot be renewed (re-attest with a new token)", async () => {
+      const shortLived = await issuerWith(kv, 1);
+      const keys = await generateKeyPair();
+      const cert = await shortLived.issue("spiffe://mesh.test/node/r4", keys.publicKey);
+      await new Promise((r) => setTimeout(r, 1100));
+      const csr = await createCsr(await generateKeyPair());
+      await assert.rejects(
+        shortLived.renew(
+          [new Uint8Array(cert.rawData)],
+          csr,
+          await renewalProof(keys.privateKey, csr),
+        ),
+        (e: AuthError) => e.details?.reason === "expired",
+      );
+    });
+  } finally {
+    kv.close();
+  }
+});
