@@ -98,8 +98,25 @@ const mayIssue = (issuer: x509.X509Certificate, cert: x509.X509Certificate): boo
   return !(aki && ski && aki !== ski);
 };
 
-const signedBy = (cert: x509.X509Certificate, issuer: x509.X509Certificate): Promise<boolean> =>
-  cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }).catch(() => false);
+// Importing an issuer's public key costs about as much as the signature check itself; bundle
+// roots are long-lived objects, so keep their CryptoKeys.
+const issuerKeys = new WeakMap<x509.X509Certificate, Promise<CryptoKey>>();
+
+const signedBy = async (
+  cert: x509.X509Certificate,
+  issuer: x509.X509Certificate,
+): Promise<boolean> => {
+  let key = issuerKeys.get(issuer);
+  if (!key) {
+    key = issuer.publicKey.export();
+    issuerKeys.set(issuer, key);
+  }
+  try {
+    return await cert.verify({ publicKey: await key, signatureOnly: true });
+  } catch {
+    return false;
+  }
+};
 
 /**
  * Validates a peer's certificate chain (leaf first, then intermediates) as an X.509-SVID of a
