@@ -8,7 +8,7 @@
 const BPF_DIR = new URL(".", import.meta.url);
 
 /** The programs to build: each `bpf/<name>.c` becomes `bpf/<name>.o`. */
-export const PROGRAMS = ["xdp_telemetry", "xdp_chaos"] as const;
+export const PROGRAMS = ["xdp_telemetry", "tc_telemetry", "xdp_chaos", "xdp_pass"] as const;
 
 /** Returns the clang argument list that builds one program (exported for tests). */
 export function clangArgs(name: string, dir: string): string[] {

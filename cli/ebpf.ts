@@ -8,7 +8,14 @@
 import { type Libbpf, openLibbpf, type XdpMode } from "../ffi/libbpf.ts";
 import { errorMessage, NotFoundError, UnavailableError, ValidationError } from "../core/errors.ts";
 import { Command } from "commander";
-import { attachXdp, detachXdp, loadObject, objectPath } from "../core/ebpf/program_loader.ts";
+import {
+  type AttachMode,
+  attachXdp,
+  detachXdp,
+  loadObject,
+  objectPath,
+} from "../core/ebpf/program_loader.ts";
+import { attachTc, detachTc } from "../core/ebpf/tc_loader.ts";
 import {
   type InterfaceStats,
   procfsCounters,
@@ -25,10 +32,18 @@ export function cliLibbpf(): Libbpf {
   }
 }
 
-/** Parses --mode. */
+/** Parses an XDP --mode. */
 export function parseMode(value: string): XdpMode {
   if (value !== "skb" && value !== "native") {
     throw new ValidationError(`Invalid --mode: ${value} (expected skb or native)`);
+  }
+  return value;
+}
+
+/** Parses `ebpf attach --mode`: an XDP mode or tc. */
+export function parseAttachMode(value: string): AttachMode {
+  if (value !== "skb" && value !== "native" && value !== "tc") {
+    throw new ValidationError(`Invalid --mode: ${value} (expected skb, native or tc)`);
   }
   return value;
 }
@@ -142,29 +157,24 @@ export function ebpfCommand(): Command {
     .description("attach the telemetry program (stays attached until `ebpf detach`)")
     .requiredOption("--iface <name>", "interface")
     .option("--netns <name>", "network namespace of the interface")
-    .option("--mode <mode>", "skb (generic) or native", "skb")
+    .option("--mode <mode>", "skb (generic XDP), native (driver XDP) or tc (clsact ingress)", "skb")
     .option("--json", "machine-readable output")
     .action((opts: WhereOptions & { mode: string; json?: boolean }) =>
       runAction(() => {
         const w = where(opts);
-        const mode = parseMode(opts.mode);
+        const mode = parseAttachMode(opts.mode);
+        const program = mode === "tc" ? "x0_telemetry_tc" : "x0_telemetry";
         const libbpf = cliLibbpf();
-        const obj = loadObject(libbpf, Deno.readFileSync(objectPath("x0_telemetry")), {
-          name: "xdp_telemetry.o",
-        });
+        const obj = loadObject(libbpf, Deno.readFileSync(objectPath(program)), { name: program });
         try {
-          const progId = attachXdp(libbpf, obj, "x0_telemetry", { ...w, mode });
-          const out = {
-            iface: w.iface,
-            netns: w.netns ?? null,
-            program: "x0_telemetry",
-            progId,
-            mode,
-          };
+          const progId = mode === "tc"
+            ? attachTc(libbpf, obj, program, w)
+            : attachXdp(libbpf, obj, program, { ...w, mode });
+          const out = { iface: w.iface, netns: w.netns ?? null, program, progId, mode };
           console.log(
             opts.json
               ? JSON.stringify(out)
-              : `attached x0_telemetry (id ${progId}) to ${w.iface} (${mode})`,
+              : `attached ${program} (id ${progId}) to ${w.iface} (${mode})`,
           );
         } finally {
           obj.close();
@@ -172,20 +182,29 @@ export function ebpfCommand(): Command {
       })
     );
   cmd.command("detach")
-    .description("detach the x0tta6bl4 XDP program from an interface")
+    .description("detach x0tta6bl4's XDP program and TC filter from an interface")
     .requiredOption("--iface <name>", "interface")
     .option("--netns <name>", "network namespace of the interface")
     .option("--json", "machine-readable output")
     .action((opts: WhereOptions & { json?: boolean }) =>
       runAction(() => {
         const w = where(opts);
-        const gone = detachXdp(cliLibbpf(), w.iface, { netns: w.netns });
-        const out = { iface: w.iface, netns: w.netns ?? null, detached: gone?.name ?? null };
+        const libbpf = cliLibbpf();
+        const gone = [
+          detachXdp(libbpf, w.iface, { netns: w.netns }),
+          detachTc(libbpf, w.iface, { netns: w.netns }),
+        ].flatMap((g) => g ? [g.name] : []);
+        const out = {
+          iface: w.iface,
+          netns: w.netns ?? null,
+          detached: gone[0] ?? null,
+          all: gone,
+        };
         console.log(
           opts.json
             ? JSON.stringify(out)
-            : gone
-            ? `detached ${gone.name} from ${w.iface}`
+            : gone.length
+            ? `detached ${gone.join(", ")} from ${w.iface}`
             : `nothing of ours on ${w.iface}`,
         );
       })

@@ -1,7 +1,8 @@
 /**
  * Deno FFI bindings to `libbpf.so.1` (libbpf 1.x): open an object from memory, load it with the
  * verifier log captured on failure, find programs and maps, attach/detach XDP through netlink
- * (generic or native mode), and map lookup/update/delete/iterate including per-CPU maps. Also
+ * (generic or native mode) and TC clsact ingress filters, and map lookup/update/delete/iterate
+ * including per-CPU maps. Also
  * finds a loaded program's maps by id, so a later process can read counters of a program
  * another process attached.
  *
@@ -10,175 +11,22 @@
  * @module
  */
 import { libc } from "./libc.ts";
+import { LIBBPF_SYMBOLS as SYMBOLS } from "./libbpf_symbols.ts";
 
-/** A failed libbpf call: `errno` is positive, `op` names the call. */
-export class LibbpfError extends Error {
-  /** Positive errno value. */
-  readonly errno: number;
-  /** The libbpf function that failed. */
-  readonly op: string;
-  /** The verifier log, when a load failed. */
-  readonly verifierLog?: string;
-  /**
-   * @param message sentence-case message, detail after a colon
-   * @param errno positive errno
-   * @param options failing call and verifier log
-   */
-  constructor(message: string, errno: number, options: { op: string; verifierLog?: string }) {
-    super(message);
-    this.name = "LibbpfError";
-    this.errno = errno;
-    this.op = options.op;
-    this.verifierLog = options.verifierLog;
-  }
-}
-
-const SYMBOLS = {
-  libbpf_strerror: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  libbpf_set_print: { parameters: ["pointer"], result: "pointer" },
-  libbpf_get_error: { parameters: ["pointer"], result: "i64" },
-  libbpf_num_possible_cpus: { parameters: [], result: "i32" },
-  libbpf_major_version: { parameters: [], result: "u32" },
-  libbpf_minor_version: { parameters: [], result: "u32" },
-  bpf_object__open_mem: { parameters: ["buffer", "usize", "pointer"], result: "pointer" },
-  bpf_object__load: { parameters: ["pointer"], result: "i32" },
-  bpf_object__close: { parameters: ["pointer"], result: "void" },
-  bpf_object__next_program: { parameters: ["pointer", "pointer"], result: "pointer" },
-  bpf_object__next_map: { parameters: ["pointer", "pointer"], result: "pointer" },
-  bpf_program__name: { parameters: ["pointer"], result: "pointer" },
-  bpf_program__section_name: { parameters: ["pointer"], result: "pointer" },
-  bpf_program__type: { parameters: ["pointer"], result: "u32" },
-  bpf_program__fd: { parameters: ["pointer"], result: "i32" },
-  bpf_program__set_log_buf: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
-  bpf_map__name: { parameters: ["pointer"], result: "pointer" },
-  bpf_map__fd: { parameters: ["pointer"], result: "i32" },
-  bpf_map__type: { parameters: ["pointer"], result: "u32" },
-  bpf_map__key_size: { parameters: ["pointer"], result: "u32" },
-  bpf_map__value_size: { parameters: ["pointer"], result: "u32" },
-  bpf_map__max_entries: { parameters: ["pointer"], result: "u32" },
-  bpf_xdp_attach: { parameters: ["i32", "i32", "u32", "pointer"], result: "i32" },
-  bpf_xdp_detach: { parameters: ["i32", "u32", "pointer"], result: "i32" },
-  bpf_xdp_query: { parameters: ["i32", "i32", "buffer"], result: "i32" },
-  bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  bpf_map_update_elem: { parameters: ["i32", "buffer", "buffer", "u64"], result: "i32" },
-  bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
-  bpf_map_get_next_key: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  bpf_prog_get_fd_by_id: { parameters: ["u32"], result: "i32" },
-  bpf_map_get_fd_by_id: { parameters: ["u32"], result: "i32" },
-  bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-/** XDP attach flags (linux/if_link.h). */
-export const XDP_FLAGS = {
-  UPDATE_IF_NOEXIST: 1,
-  SKB_MODE: 2,
-  DRV_MODE: 4,
-  HW_MODE: 8,
-  REPLACE: 16,
-} as const;
-
-/** `enum bpf_prog_type` values this project uses. */
-export const BPF_PROG_TYPE_XDP = 6;
-
-/** Map types whose values are per possible CPU. */
-const PERCPU_MAP_TYPES = new Set([5, 6, 10]); // PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH
-
-/** bpf_map_update_elem flags. */
-export const BPF_ANY = 0n;
-
-/** XDP attach mode: "skb" (generic, any interface) or "native" (driver). */
-export type XdpMode = "skb" | "native";
-
-/** What a program in an opened object looks like before load. */
-export interface ProgramInfo {
-  /** Function name. */
-  name: string;
-  /** ELF section name, e.g. "xdp". */
-  section: string;
-  /** `enum bpf_prog_type`. */
-  type: number;
-}
-
-/** What a map in an opened object (or a loaded map) looks like. */
-export interface MapInfo {
-  /** Map name (at most 15 characters in the kernel). */
-  name: string;
-  /** `enum bpf_map_type`. */
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-}
-
-/** A map reachable through a file descriptor. */
-export interface MapHandle extends MapInfo {
-  /** The map's file descriptor. */
-  fd: number;
-  /** True for per-CPU maps: values are `valueSize` rounded to 8, times the possible CPUs. */
-  percpu: boolean;
-}
-
-/** An opened (maybe loaded) BPF object. */
-export interface BpfObject {
-  /** Programs in the object. */
-  programs(): ProgramInfo[];
-  /** Maps in the object. */
-  maps(): MapInfo[];
-  /** Loads every program into the kernel; on failure the error carries the verifier log. */
-  load(): void;
-  /** The fd of a loaded program. */
-  programFd(name: string): number;
-  /** A loaded map by name. */
-  map(name: string): MapHandle;
-  /** Frees the object; its fds close (attached XDP programs stay attached). */
-  close(): void;
-}
-
-/** What `bpf_obj_get_info_by_fd` reports about a loaded program. */
-export interface LoadedProgram {
-  id: number;
-  type: number;
-  name: string;
-  mapIds: number[];
-}
-
-/** The bound libbpf API. */
-export interface Libbpf {
-  /** "major.minor" of the loaded libbpf. */
-  version: string;
-  /** Number of possible CPUs (size factor of per-CPU map values). */
-  possibleCpus: number;
-  /** Opens an object from ELF bytes without touching the kernel. */
-  openObject(bytes: Uint8Array, name: string): BpfObject;
-  /** Attaches a program to an interface by netlink (persists after this process exits). */
-  xdpAttach(ifindex: number, progFd: number, mode: XdpMode, options?: { replace?: boolean }): void;
-  /** Detaches whatever XDP program `mode` holds on the interface. */
-  xdpDetach(ifindex: number, mode: XdpMode): void;
-  /** The attached XDP program ids of an interface (0 = none). */
-  xdpQuery(ifindex: number): { progId: number; skbProgId: number; drvProgId: number; mode: number };
-  /** The kernel id of a loaded program's fd. */
-  programIdOfFd(fd: number): number;
-  /** Information about a loaded program, by id; null when no such program exists. */
-  programById(id: number): LoadedProgram | null;
-  /** Opens a loaded map by id. Close its fd with `closeFd`. */
-  mapById(id: number): MapHandle;
-  /** Looks up a key; returns the raw value bytes or null when absent. */
-  lookup(map: MapHandle, key: Uint8Array): Uint8Array | null;
-  /** Writes a value (BPF_ANY). */
-  update(map: MapHandle, key: Uint8Array, value: Uint8Array): void;
-  /** Deletes a key; false when it was absent. */
-  delete(map: MapHandle, key: Uint8Array): boolean;
-  /** All keys of a hash map (bounded by max entries). */
-  keys(map: MapHandle): Uint8Array[];
-  /** Size of a value buffer for this map (per-CPU aware). */
-  valueBufferSize(map: MapHandle): number;
-  /** Closes an fd obtained by id. */
-  closeFd(fd: number): void;
-  /** libbpf's message for a (positive or negative) error code. */
-  strerror(err: number): string;
-  /** libbpf's own log lines (warnings) since the last call; clears them. */
-  takeLog(): string[];
-}
+export * from "./libbpf_types.ts";
+import {
+  BPF_ANY,
+  type BpfObject,
+  type Libbpf,
+  LibbpfError,
+  type MapHandle,
+  type MapInfo,
+  PERCPU_MAP_TYPES,
+  tcHook,
+  tcOpts,
+  XDP_FLAGS,
+  type XdpMode,
+} from "./libbpf_types.ts";
 
 const LOG_BUF_SIZE = 1 << 20;
 const MAX_LOG_LINES = 200;
@@ -381,6 +229,28 @@ function bind(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]): Libbpf {
         skbProgId: v.getUint32(20, true),
         mode: v.getUint8(24),
       };
+    },
+    tcAttach: (ifindex, progFd, where) => {
+      const hook = tcHook(ifindex);
+      const rc = s.bpf_tc_hook_create(hook);
+      if (rc !== 0 && rc !== -17) {
+        fail("bpf_tc_hook_create", `Cannot create clsact on ifindex ${ifindex}`, rc);
+      }
+      const opts = tcOpts(where, { progFd, replace: where.replace });
+      const rc2 = s.bpf_tc_attach(hook, opts);
+      if (rc2 !== 0) fail("bpf_tc_attach", `Cannot attach TC program to ifindex ${ifindex}`, rc2);
+    },
+    tcDetach: (ifindex, where) => {
+      const rc = s.bpf_tc_detach(tcHook(ifindex), tcOpts(where, {}));
+      if (rc !== 0) fail("bpf_tc_detach", `Cannot detach TC program from ifindex ${ifindex}`, rc);
+    },
+    tcQuery: (ifindex, where) => {
+      const opts = tcOpts(where, {});
+      const rc = s.bpf_tc_query(tcHook(ifindex), opts);
+      // ENOENT: no such filter; EINVAL: no clsact qdisc on the interface.
+      if (rc === -2 || rc === -22) return 0;
+      if (rc !== 0) fail("bpf_tc_query", `Cannot query TC on ifindex ${ifindex}`, rc);
+      return new DataView(opts.buffer).getUint32(16, true);
     },
     programIdOfFd: (fd) => infoByFd(fd, 232).getUint32(4, true),
     programById: (id) => {

@@ -14,7 +14,7 @@ const entrySchema = z.object({
   ifindex: z.number().int().positive(),
   progId: z.number().int().positive(),
   progName: z.string(),
-  mode: z.enum(["skb", "native"]),
+  mode: z.enum(["skb", "native", "tc"]),
   pid: z.number().int(),
   attachedAt: z.string(),
 });

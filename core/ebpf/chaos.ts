@@ -1,7 +1,7 @@
 /**
  * Controls the chaos injector: drop a share of received packets on an interface, optionally
  * only one EtherType or IP protocol. If the telemetry program is attached, its chaos map is
- * configured (drops then show in telemetry); otherwise the standalone x0_chaos program is
+ * configured (XDP or TC variant; drops then show in telemetry); otherwise the standalone x0_chaos program is
  * loaded and attached by netlink, so it stays after the calling process (the CLI) exits.
  *
  * @module
@@ -10,7 +10,7 @@ import type { Libbpf, XdpMode } from "../../ffi/libbpf.ts";
 import { ValidationError, X0Error } from "../errors.ts";
 import { type ChaosConfig, encodeChaosConfig, keyZero } from "./layout.ts";
 import { attachXdp, detachXdp, findAttached, loadObject, objectPath } from "./program_loader.ts";
-import { openProgramMaps } from "./telemetry_reader.ts";
+import { findTelemetry, openProgramMaps } from "./telemetry_reader.ts";
 
 /** What to inject. */
 export interface ChaosRequest {
@@ -78,10 +78,14 @@ function writeConfigById(libbpf: Libbpf, progId: number, cfg: ChaosConfig): void
 export function setChaos(libbpf: Libbpf, req: ChaosRequest): ChaosResult {
   const config = chaosConfigFor(req);
   const base = { iface: req.iface, netns: req.netns ?? null, config };
-  const current = findAttached(libbpf, req.iface, req.netns);
-  if (current && (current.name === "x0_telemetry" || current.name === "x0_chaos")) {
-    writeConfigById(libbpf, current.progId, config);
-    return { ...base, program: current.name, progId: current.progId, action: "configured" };
+  const xdp = findAttached(libbpf, req.iface, req.netns);
+  const tc = xdp?.name === "x0_telemetry" || xdp?.name === "x0_chaos"
+    ? null
+    : findTelemetry(libbpf, req.iface, req.netns);
+  const carrier = xdp?.name === "x0_telemetry" || xdp?.name === "x0_chaos" ? xdp : tc;
+  if (carrier) {
+    writeConfigById(libbpf, carrier.progId, config);
+    return { ...base, program: carrier.name, progId: carrier.progId, action: "configured" };
   }
   const path = objectPath("x0_chaos");
   const obj = loadObject(libbpf, Deno.readFileSync(path), { name: "xdp_chaos.o" });
@@ -99,17 +103,22 @@ export function setChaos(libbpf: Libbpf, req: ChaosRequest): ChaosResult {
   }
 }
 
-/** Stops packet dropping: detaches x0_chaos, or zeroes the telemetry program's chaos map. */
+/**
+ * Stops packet dropping: detaches x0_chaos, and zeroes the chaos map of the telemetry program
+ * (XDP or TC) if one is attached.
+ */
 export function clearChaos(libbpf: Libbpf, where: { iface: string; netns?: string }): ChaosResult {
   const base = { iface: where.iface, netns: where.netns ?? null, config: { dropPpm: 0 } };
-  const current = findAttached(libbpf, where.iface, where.netns);
-  if (current?.name === "x0_chaos") {
-    detachXdp(libbpf, where.iface, { netns: where.netns, progId: current.progId });
-    return { ...base, program: null, progId: null, action: "detached" };
+  const xdp = findAttached(libbpf, where.iface, where.netns);
+  let action: ChaosResult["action"] = "none";
+  if (xdp?.name === "x0_chaos") {
+    detachXdp(libbpf, where.iface, { netns: where.netns, progId: xdp.progId });
+    action = "detached";
   }
-  if (current?.name === "x0_telemetry") {
-    writeConfigById(libbpf, current.progId, { dropPpm: 0 });
-    return { ...base, program: current.name, progId: current.progId, action: "reset" };
+  const telemetry = findTelemetry(libbpf, where.iface, where.netns);
+  if (telemetry) {
+    writeConfigById(libbpf, telemetry.progId, { dropPpm: 0 });
+    if (action === "none") action = "reset";
   }
-  return { ...base, program: null, progId: null, action: "none" };
+  return { ...base, program: telemetry?.name ?? null, progId: telemetry?.progId ?? null, action };
 }

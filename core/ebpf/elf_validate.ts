@@ -1,7 +1,7 @@
 /**
  * Static checks of an eBPF object file before anything reaches libbpf or the kernel: an ELF64
  * little-endian relocatable for the BPF machine, every header and section inside the file,
- * only known sections, XDP program sections only, a GPL-compatible license, and a size limit.
+ * only known sections, XDP and TC program sections only, a GPL-compatible license, and a size limit.
  * Each failure is a `ValidationError` whose `details.reason` names the rule that failed.
  *
  * @module
@@ -51,10 +51,10 @@ export interface ElfPolicy {
   programSections: string[];
 }
 
-/** The agent's policy: XDP programs only, objects up to 1 MiB. */
+/** The agent's policy: XDP and TC (clsact) programs only, objects up to 1 MiB. */
 export const DEFAULT_ELF_POLICY: ElfPolicy = {
   maxBytes: 1 << 20,
-  programSections: ["xdp", "xdp/", "xdp.frags", "xdp.frags/"],
+  programSections: ["xdp", "xdp/", "xdp.frags", "xdp.frags/", "tc", "classifier", "classifier/"],
 };
 
 /** ELF machine number of eBPF (EM_BPF). */

@@ -19,5 +19,13 @@ export {
 } from "./telemetry_reader.ts";
 export { parseProcNetDev, type ProcNetDevCounters, readProcNetDev } from "./proc_net_dev.ts";
 export { type ElfRejectReason, validateBpfElf } from "./elf_validate.ts";
-export { attachXdp, cleanupStale, detachXdp, findAttached, loadObject } from "./program_loader.ts";
+export {
+  type AttachMode,
+  attachXdp,
+  detachXdp,
+  findAttached,
+  loadObject,
+} from "./program_loader.ts";
+export { attachTc, detachTc, findAttachedTc } from "./tc_loader.ts";
+export { cleanupStale } from "./crash_cleanup.ts";
 export { ensureEbpfMetrics } from "./metrics.ts";

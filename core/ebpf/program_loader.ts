@@ -16,26 +16,25 @@ import {
   type ProgramInfo,
   type XdpMode,
 } from "../../ffi/libbpf.ts";
-import { libc } from "../../ffi/libc.ts";
 import { ForbiddenError, UnavailableError, ValidationError, X0Error } from "../errors.ts";
-import {
-  addAttachEntry,
-  readAttachRecord,
-  removeAttachEntry,
-  writeAttachRecord,
-} from "./attach_record.ts";
+import { addAttachEntry, removeAttachEntry } from "./attach_record.ts";
 import { validateBpfElf } from "./elf_validate.ts";
 import { checkInterfaceName, interfaceIndex, withNetns } from "./netns.ts";
 
 const log = getLogger(["x0", "ebpf"]);
 
+/** How a program is attached: XDP generic (skb), XDP native, or TC clsact ingress. */
+export type AttachMode = XdpMode | "tc";
+
 /** Names of the programs this project ships; anything else on an interface is foreign. */
-export const OWN_PROGRAMS = ["x0_telemetry", "x0_chaos"] as const;
+export const OWN_PROGRAMS = ["x0_telemetry", "x0_telemetry_tc", "x0_chaos", "x0_pass"] as const;
 
 /** The objects this project ships, by program name. */
 export const OBJECT_FILES: Record<(typeof OWN_PROGRAMS)[number], string> = {
   x0_telemetry: "xdp_telemetry.o",
+  x0_telemetry_tc: "tc_telemetry.o",
   x0_chaos: "xdp_chaos.o",
+  x0_pass: "xdp_pass.o",
 };
 
 /** Limits on maps declared by an object (checked after open, before load). */
@@ -47,6 +46,9 @@ export const MAP_LIMITS = {
   /** Estimated kernel memory of all maps (entries × (key + value) × CPUs for per-CPU maps). */
   maxTotalBytes: 64 << 20,
 } as const;
+
+/** Program types the agent loads: XDP and SCHED_CLS (TC). */
+const ALLOWED_PROG_TYPES = new Set([BPF_PROG_TYPE_XDP, 3]);
 
 /** Map types the agent loads (array, hash, per-CPU and LRU variants). */
 const ALLOWED_MAP_TYPES = new Set([1, 2, 5, 6, 9, 10]);
@@ -65,8 +67,8 @@ export function objectPath(program: (typeof OWN_PROGRAMS)[number]): string {
  */
 export function checkObjectPolicy(programs: ProgramInfo[], maps: MapInfo[], cpus: number): void {
   for (const p of programs) {
-    if (p.type !== BPF_PROG_TYPE_XDP) {
-      throw new ValidationError(`Program ${p.name} is not an XDP program: type ${p.type}`, {
+    if (!ALLOWED_PROG_TYPES.has(p.type)) {
+      throw new ValidationError(`Program ${p.name} is not an XDP or TC program: type ${p.type}`, {
         details: { reason: "program_type_not_allowed" },
       });
     }
@@ -174,7 +176,7 @@ export interface AttachedProgram {
   ifindex: number;
   progId: number;
   name: string;
-  mode: XdpMode;
+  mode: AttachMode;
 }
 
 /** The XDP program attached to `iface` (in `netns`), or null. */
@@ -248,7 +250,7 @@ export function attachXdp(
   }
   try {
     withNetns(netns, () => {
-      if (current && current.mode !== mode) libbpf.xdpDetach(ifindex, current.mode);
+      if (current && current.mode !== mode) libbpf.xdpDetach(ifindex, current.mode as XdpMode);
       libbpf.xdpAttach(ifindex, fd, mode, { replace: current !== null && current.mode === mode });
     });
   } catch (err) {
@@ -281,7 +283,7 @@ export function detachXdp(
       : (OWN_PROGRAMS as readonly string[]).includes(current.name));
   if (current && ours) {
     try {
-      withNetns(options.netns, () => libbpf.xdpDetach(current.ifindex, current.mode));
+      withNetns(options.netns, () => libbpf.xdpDetach(current.ifindex, current.mode as XdpMode));
     } catch (err) {
       throw fromLibbpfError(err, `Cannot detach XDP program from ${iface}`);
     }
@@ -290,39 +292,3 @@ export function detachXdp(
   if (options.stateDir) removeAttachEntry(options.stateDir, options.netns ?? null, iface);
   return ours ? current : null;
 }
-
-/**
- * Detaches every program recorded in `stateDir` by an agent process that is gone (crash
- * cleanup), if the interface still runs exactly that program. Returns what was detached.
- */
-export function cleanupStale(libbpf: Libbpf, stateDir: string): AttachEntry[] {
-  const entries = readAttachRecord(stateDir);
-  const keep: AttachEntry[] = [];
-  const detached: AttachEntry[] = [];
-  for (const e of entries) {
-    if (e.pid !== Deno.pid && libc().processExists(e.pid)) {
-      keep.push(e);
-      continue;
-    }
-    try {
-      const gone = detachXdp(libbpf, e.iface, { netns: e.netns ?? undefined, progId: e.progId });
-      if (gone) detached.push(e);
-    } catch (err) {
-      // The interface or namespace vanished: nothing left to detach.
-      log.debug("Stale XDP entry for {iface} not cleaned: {error}", {
-        iface: e.iface,
-        error: String(err),
-      });
-    }
-  }
-  writeAttachRecord(stateDir, keep);
-  if (detached.length > 0) {
-    log.warn("Detached {count} XDP program(s) left by a previous agent run: {ifaces}", {
-      count: detached.length,
-      ifaces: detached.map((e) => (e.netns ? `${e.netns}/` : "") + e.iface).join(", "),
-    });
-  }
-  return detached;
-}
-
-type AttachEntry = ReturnType<typeof readAttachRecord>[number];

@@ -7,11 +7,13 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { type BpfObject, type Libbpf, openLibbpf, type XdpMode } from "../../ffi/libbpf.ts";
+import { type BpfObject, type Libbpf, openLibbpf } from "../../ffi/libbpf.ts";
 import { errorMessage, ValidationError } from "../errors.ts";
 import { registerCounterSource } from "./metrics.ts";
 import { interfaceIndex } from "./netns.ts";
-import { attachXdp, cleanupStale, detachXdp, loadObject, objectPath } from "./program_loader.ts";
+import { cleanupStale } from "./crash_cleanup.ts";
+import { type AttachMode, attachXdp, detachXdp, loadObject, objectPath } from "./program_loader.ts";
+import { attachTc, detachTc } from "./tc_loader.ts";
 import { type InterfaceCounters, procfsCounters, readTelemetryMaps } from "./telemetry_reader.ts";
 
 const log = getLogger(["x0", "ebpf"]);
@@ -20,8 +22,11 @@ const log = getLogger(["x0", "ebpf"]);
 export interface EbpfTelemetryOptions {
   /** Interfaces to watch. */
   interfaces: string[];
-  /** XDP mode: "skb" (generic, works everywhere; default) or "native". */
-  mode?: XdpMode;
+  /**
+   * "skb" (generic XDP, works everywhere; default), "native" (driver XDP: physical NICs with
+   * XDP support) or "tc" (clsact ingress: cheapest on veth and other virtual links).
+   */
+  mode?: AttachMode;
   /** Where the crash-cleanup record lives. */
   stateDir: string;
   /** Network namespace of the interfaces (default: the agent's own). */
@@ -108,6 +113,7 @@ export async function startEbpfTelemetry(opts: EbpfTelemetryOptions): Promise<Eb
   }
   for (const iface of opts.interfaces) interfaceIndex(iface, opts.netns);
   const mode = opts.mode ?? "skb";
+  const program = mode === "tc" ? "x0_telemetry_tc" : "x0_telemetry";
   let libbpf: Libbpf;
   try {
     libbpf = openLibbpf(opts.libraryPath);
@@ -117,7 +123,7 @@ export async function startEbpfTelemetry(opts: EbpfTelemetryOptions): Promise<Eb
   let bytes: Uint8Array;
   try {
     cleanupStale(libbpf, opts.stateDir);
-    bytes = await Deno.readFile(opts.objectPath ?? objectPath("x0_telemetry"));
+    bytes = await Deno.readFile(opts.objectPath ?? objectPath(program));
   } catch (err) {
     return fallback(opts, errorMessage(err));
   }
@@ -125,14 +131,12 @@ export async function startEbpfTelemetry(opts: EbpfTelemetryOptions): Promise<Eb
   try {
     for (const iface of opts.interfaces) {
       // One object per interface: each gets its own maps, hence its own counters.
-      const obj = loadObject(libbpf, bytes, { name: `xdp_telemetry.o@${iface}` });
+      const obj = loadObject(libbpf, bytes, { name: `${program}@${iface}` });
       try {
-        const progId = attachXdp(libbpf, obj, "x0_telemetry", {
-          iface,
-          netns: opts.netns,
-          mode,
-          stateDir: opts.stateDir,
-        });
+        const where = { iface, netns: opts.netns, stateDir: opts.stateDir };
+        const progId = mode === "tc"
+          ? attachTc(libbpf, obj, program, where)
+          : attachXdp(libbpf, obj, program, { ...where, mode });
         attached.push({ iface, obj, progId });
       } catch (err) {
         obj.close();
@@ -178,7 +182,9 @@ export async function startEbpfTelemetry(opts: EbpfTelemetryOptions): Promise<Eb
 
 function detachQuietly(libbpf: Libbpf, a: Attached, opts: EbpfTelemetryOptions): void {
   try {
-    detachXdp(libbpf, a.iface, { netns: opts.netns, progId: a.progId, stateDir: opts.stateDir });
+    const where = { netns: opts.netns, progId: a.progId, stateDir: opts.stateDir };
+    if (opts.mode === "tc") detachTc(libbpf, a.iface, where);
+    else detachXdp(libbpf, a.iface, where);
   } catch (err) {
     log.error("Cannot detach telemetry from {iface}: {error}", {
       iface: a.iface,

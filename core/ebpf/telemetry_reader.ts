@@ -16,7 +16,8 @@ import {
   macFromKey,
   SIZE_BUCKETS,
 } from "./layout.ts";
-import { findAttached } from "./program_loader.ts";
+import { type AttachedProgram, findAttached } from "./program_loader.ts";
+import { findAttachedTc } from "./tc_loader.ts";
 import { readProcNetDev } from "./proc_net_dev.ts";
 
 /** Counters of one neighbour, keyed by its source MAC. */
@@ -145,52 +146,74 @@ export function procfsCounters(iface: string, netns?: string): InterfaceCounters
   };
 }
 
-/**
- * Reads an interface's counters from whatever x0tta6bl4 program is attached to it (any
- * process may have attached it), falling back to /proc/net/dev when none is.
- */
-export function readInterfaceStats(libbpf: Libbpf, iface: string, netns?: string): InterfaceStats {
-  const attached = findAttached(libbpf, iface, netns);
-  const base = { iface, netns: netns ?? null };
-  const fallback = (): InterfaceCounters =>
-    procfsCounters(iface, netns) ??
-      { ...base, source: "procfs", rxPackets: 0, rxBytes: 0, drops: 0 };
-  if (!attached || (attached.name !== "x0_telemetry" && attached.name !== "x0_chaos")) {
-    return { ...base, program: null, progId: null, counters: fallback(), chaos: null };
-  }
-  const { maps, close } = openProgramMaps(libbpf, attached.progId);
+/** Our telemetry program on an interface: XDP first, else the TC ingress variant. */
+export function findTelemetry(
+  libbpf: Libbpf,
+  iface: string,
+  netns?: string,
+): AttachedProgram | null {
+  const xdp = findAttached(libbpf, iface, netns);
+  if (xdp?.name === "x0_telemetry") return xdp;
+  const tc = findAttachedTc(libbpf, iface, netns);
+  return tc?.name === "x0_telemetry_tc" ? tc : null;
+}
+
+function withMaps<T>(libbpf: Libbpf, progId: number, fn: (maps: Map<string, MapHandle>) => T): T {
+  const { maps, close } = openProgramMaps(libbpf, progId);
   try {
-    const cfg = maps.get("chaos_cfg");
-    if (attached.name === "x0_telemetry") {
-      const iface_stats = maps.get("iface_stats");
-      const neigh_stats = maps.get("neigh_stats");
-      if (!iface_stats || !neigh_stats || !cfg) {
-        throw new Error(`Program ${attached.progId} lacks its maps`);
-      }
-      const counters = readTelemetryMaps(libbpf, { iface_stats, neigh_stats, chaos_cfg: cfg }, {
-        iface,
-        netns,
-      });
-      const config = readChaosConfig(libbpf, cfg);
-      return {
-        ...base,
-        program: attached.name,
-        progId: attached.progId,
-        counters,
-        chaos: config.dropPpm > 0 ? { config } : null,
-      };
-    }
-    const statsMap = maps.get("chaos_stats");
-    const raw = statsMap ? libbpf.lookup(statsMap, keyZero()) : null;
-    const stats = raw ? decodeChaosStats(raw) : { seen: 0, dropped: 0 };
-    return {
-      ...base,
-      program: attached.name,
-      progId: attached.progId,
-      counters: fallback(),
-      chaos: { config: cfg ? readChaosConfig(libbpf, cfg) : { dropPpm: 0 }, ...stats },
-    };
+    return fn(maps);
   } finally {
     close();
   }
+}
+
+/**
+ * Reads an interface's counters from whatever x0tta6bl4 programs are attached to it (any
+ * process may have attached them): telemetry (XDP or TC) for the counters, the XDP chaos
+ * injector for chaos state; /proc/net/dev counters when no telemetry program is attached.
+ */
+export function readInterfaceStats(libbpf: Libbpf, iface: string, netns?: string): InterfaceStats {
+  const base = { iface, netns: netns ?? null };
+  const telemetry = findTelemetry(libbpf, iface, netns);
+  const xdp = telemetry?.mode !== "tc" && telemetry
+    ? telemetry
+    : findAttached(libbpf, iface, netns);
+  const injector = xdp?.name === "x0_chaos" ? xdp : null;
+
+  let counters: InterfaceCounters | null = null;
+  let chaos: ChaosState | null = null;
+  if (telemetry) {
+    withMaps(libbpf, telemetry.progId, (maps) => {
+      const iface_stats = maps.get("iface_stats");
+      const neigh_stats = maps.get("neigh_stats");
+      const chaos_cfg = maps.get("chaos_cfg");
+      if (!iface_stats || !neigh_stats || !chaos_cfg) {
+        throw new Error(`Program ${telemetry.progId} lacks its maps`);
+      }
+      counters = readTelemetryMaps(libbpf, { iface_stats, neigh_stats, chaos_cfg }, {
+        iface,
+        netns,
+      });
+      const config = readChaosConfig(libbpf, chaos_cfg);
+      if (config.dropPpm > 0) chaos = { config };
+    });
+  }
+  if (injector) {
+    chaos = withMaps(libbpf, injector.progId, (maps) => {
+      const cfg = maps.get("chaos_cfg");
+      const statsMap = maps.get("chaos_stats");
+      const raw = statsMap ? libbpf.lookup(statsMap, keyZero()) : null;
+      const stats = raw ? decodeChaosStats(raw) : { seen: 0, dropped: 0 };
+      return { config: cfg ? readChaosConfig(libbpf, cfg) : { dropPpm: 0 }, ...stats };
+    });
+  }
+  const primary = telemetry ?? injector;
+  return {
+    ...base,
+    program: primary?.name ?? null,
+    progId: primary?.progId ?? null,
+    counters: counters ?? procfsCounters(iface, netns) ??
+      { ...base, source: "procfs", rxPackets: 0, rxBytes: 0, drops: 0 },
+    chaos,
+  };
 }

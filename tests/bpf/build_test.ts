@@ -39,7 +39,8 @@ Deno.test({
           .output();
         assert.ok(out.success, new TextDecoder().decode(out.stderr));
         const built = await Deno.readFile(`${dir}/${name}.o`);
-        assert.deepEqual(validateBpfElf(built, { name }).programSections, ["xdp"]);
+        const sections = validateBpfElf(built, { name }).programSections;
+        assert.deepEqual(sections, [name.startsWith("tc_") ? "tc" : "xdp"]);
         const committed = validateBpfElf(await Deno.readFile(`${BPF_DIR}/${name}.o`), { name });
         // Same clang → the committed object must be exactly what the sources build to.
         if (clang!.includes("14.0")) {

@@ -4,6 +4,7 @@ import {
   createVethPair,
   ipLinkShowsXdp,
   sendUdp,
+  tcShowsIngressFilter,
 } from "../core/ebpf/netns_fixture.ts";
 import { cli } from "../core/ebpf/cli_runner.ts";
 
@@ -78,4 +79,30 @@ Deno.test("ebpf stats rejects bad input with one stderr line and exit code 1", a
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.match(r.stderr, /^Error: /);
   }
+});
+
+Deno.test({
+  name: "ebpf attach --mode tc counts exactly and detach removes the TC filter",
+  ignore: !privileged,
+  fn: async () => {
+    const pair = await createVethPair();
+    const where = ["--iface", pair.ifB, "--netns", pair.nsB];
+    try {
+      const a = await cli(["ebpf", "attach", ...where, "--mode", "tc", "--json"]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(JSON.parse(a.stdout).program, "x0_telemetry_tc");
+      assert.equal(await tcShowsIngressFilter(pair.nsB, pair.ifB), true);
+      assert.equal(await ipLinkShowsXdp(pair.nsB, pair.ifB), false);
+      await sendUdp(pair.nsA, { from: pair.ipA, to: pair.ipB, port: 7201, count: 1200 });
+      const s = JSON.parse((await cli(["ebpf", "stats", ...where, "--json"])).stdout);
+      assert.equal(s.program, "x0_telemetry_tc");
+      assert.equal(s.counters.rxPackets, 1200);
+      const d = await cli(["ebpf", "detach", ...where, "--json"]);
+      assert.deepEqual(JSON.parse(d.stdout).all, ["x0_telemetry_tc"]);
+      assert.equal(await tcShowsIngressFilter(pair.nsB, pair.ifB), false);
+    } finally {
+      await cli(["ebpf", "detach", ...where]);
+      await pair.cleanup();
+    }
+  },
 });

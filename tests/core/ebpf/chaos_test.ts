@@ -3,7 +3,7 @@ import { openLibbpf } from "../../../ffi/libbpf.ts";
 import { ValidationError } from "../../../core/errors.ts";
 import { chaosConfigFor, clearChaos, percentToPpm, setChaos } from "../../../core/ebpf/chaos.ts";
 import { findAttached } from "../../../core/ebpf/program_loader.ts";
-import { readInterfaceStats } from "../../../core/ebpf/telemetry_reader.ts";
+import { findTelemetry, readInterfaceStats } from "../../../core/ebpf/telemetry_reader.ts";
 import { startEbpfTelemetry } from "../../../core/ebpf/telemetry.ts";
 import {
   canRunPrivileged,
@@ -125,32 +125,44 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "chaos on an interface with telemetry configures the telemetry program and shows as drops",
-  ignore: !privileged,
-  fn: async () => {
-    const libbpf = openLibbpf();
-    const pair = await createVethPair();
-    const stateDir = await Deno.makeTempDir({ prefix: "x0bpf-state-" });
-    try {
-      const tel = await startEbpfTelemetry({ interfaces: [pair.ifB], netns: pair.nsB, stateDir });
+for (const mode of ["skb", "tc"] as const) {
+  Deno.test({
+    name:
+      `chaos on an interface with ${mode} telemetry configures the telemetry program and shows as drops`,
+    ignore: !privileged,
+    fn: async () => {
+      const libbpf = openLibbpf();
+      const pair = await createVethPair();
+      const stateDir = await Deno.makeTempDir({ prefix: "x0bpf-state-" });
       try {
-        const r = setChaos(libbpf, { iface: pair.ifB, netns: pair.nsB, percent: 50 });
-        assert.equal(r.program, "x0_telemetry");
-        const received = await deliver(pair, 9300, 4000);
-        const [c] = tel.counters();
-        assert.equal(c.rxPackets, 4000);
-        assert.equal(c.drops, 4000 - received);
-        assert.equal(c.neighbours?.[0].drops, 4000 - received);
-        assert.equal(clearChaos(libbpf, { iface: pair.ifB, netns: pair.nsB }).action, "reset");
-        assert.equal(findAttached(libbpf, pair.ifB, pair.nsB)?.name, "x0_telemetry");
-        assert.equal(await deliver(pair, 9301, 1000), 1000);
+        const tel = await startEbpfTelemetry({
+          interfaces: [pair.ifB],
+          netns: pair.nsB,
+          stateDir,
+          mode,
+        });
+        try {
+          const r = setChaos(libbpf, { iface: pair.ifB, netns: pair.nsB, percent: 50 });
+          assert.equal(r.program, mode === "tc" ? "x0_telemetry_tc" : "x0_telemetry");
+          const received = await deliver(pair, 9300, 4000);
+          const [c] = tel.counters();
+          assert.equal(c.rxPackets, 4000);
+          assert.equal(c.drops, 4000 - received);
+          assert.equal(c.neighbours?.[0].drops, 4000 - received);
+          assert.equal(clearChaos(libbpf, { iface: pair.ifB, netns: pair.nsB }).action, "reset");
+          assert.equal(findTelemetry(libbpf, pair.ifB, pair.nsB)?.mode, mode);
+          assert.equal(
+            findAttached(libbpf, pair.ifB, pair.nsB)?.name,
+            mode === "tc" ? undefined : "x0_telemetry",
+          );
+          assert.equal(await deliver(pair, 9301, 1000), 1000);
+        } finally {
+          tel.stop();
+        }
       } finally {
-        tel.stop();
+        await pair.cleanup();
+        await Deno.remove(stateDir, { recursive: true });
       }
-    } finally {
-      await pair.cleanup();
-      await Deno.remove(stateDir, { recursive: true });
-    }
-  },
-});
+    },
+  });
+}

@@ -6,8 +6,13 @@
  */
 import { startEbpfTelemetry } from "../../../core/ebpf/telemetry.ts";
 
-const [stateDir, iface, netns] = Deno.args;
-const t = await startEbpfTelemetry({ interfaces: [iface], stateDir, netns, mode: "skb" });
+const [stateDir, iface, netns, mode] = Deno.args;
+const t = await startEbpfTelemetry({
+  interfaces: [iface],
+  stateDir,
+  netns,
+  mode: (mode ?? "skb") as "skb" | "tc",
+});
 console.log(t.mode === "ebpf" ? "attached" : `fallback ${t.reason}`);
 await new Promise((r) => setTimeout(r, 60_000));
 t.stop();

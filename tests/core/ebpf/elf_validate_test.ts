@@ -16,6 +16,7 @@ function reason(fn: () => unknown): string {
 
 const telemetry = Deno.readFileSync(objectPath("x0_telemetry"));
 const chaos = Deno.readFileSync(objectPath("x0_chaos"));
+const tc = Deno.readFileSync(objectPath("x0_telemetry_tc"));
 
 Deno.test("validateBpfElf() accepts the shipped objects and the minimal fixture", () => {
   for (const bytes of [telemetry, chaos]) {
@@ -23,6 +24,7 @@ Deno.test("validateBpfElf() accepts the shipped objects and the minimal fixture"
     assert.deepEqual(v.programSections, ["xdp"]);
     assert.equal(v.license, "GPL");
   }
+  assert.deepEqual(validateBpfElf(tc).programSections, ["tc"]);
   assert.deepEqual(validateBpfElf(minimalXdpObject()).programSections, ["xdp"]);
 });
 

@@ -23,7 +23,7 @@ Deno.test("layout sizes match the maps the C objects declare", () => {
     console.warn("SKIP: layout sizes vs objects: missing libbpf.so.1");
     return;
   }
-  const sizes = (program: "x0_telemetry" | "x0_chaos") => {
+  const sizes = (program: "x0_telemetry" | "x0_telemetry_tc" | "x0_chaos") => {
     const obj = libbpf.openObject(Deno.readFileSync(objectPath(program)), program);
     try {
       return Object.fromEntries(obj.maps().map((m) => [m.name, [m.keySize, m.valueSize]]));
@@ -36,6 +36,7 @@ Deno.test("layout sizes match the maps the C objects declare", () => {
     neigh_stats: [NEIGH_KEY_SIZE, NEIGH_STATS_SIZE],
     chaos_cfg: [4, CHAOS_CFG_SIZE],
   });
+  assert.deepEqual(sizes("x0_telemetry_tc"), sizes("x0_telemetry"));
   assert.deepEqual(sizes("x0_chaos"), {
     chaos_cfg: [4, CHAOS_CFG_SIZE],
     chaos_stats: [4, CHAOS_STATS_SIZE],

@@ -151,6 +151,12 @@ export async function ipLinkShowsXdp(ns: string, dev: string): Promise<boolean> 
   return /\bxdp(generic|drv|offload)?\b/.test(out) || out.includes("prog/xdp");
 }
 
+/** True when `tc` shows a BPF filter on the ingress hook of `dev` in `ns`. */
+export async function tcShowsIngressFilter(ns: string, dev: string): Promise<boolean> {
+  const out = await run("tc", ["-n", ns, "filter", "show", "dev", dev, "ingress"]).catch(() => "");
+  return /\bbpf\b/.test(out);
+}
+
 const SENDER = new URL("./udp_sender.ts", import.meta.url).pathname;
 const RECEIVER = new URL("./udp_receiver.ts", import.meta.url).pathname;
 

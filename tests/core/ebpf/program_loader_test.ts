@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { openLibbpf } from "../../../ffi/libbpf.ts";
 import { ValidationError } from "../../../core/errors.ts";
 import { readAttachRecord } from "../../../core/ebpf/attach_record.ts";
+import { cleanupStale } from "../../../core/ebpf/crash_cleanup.ts";
 import {
   attachXdp,
-  cleanupStale,
   detachXdp,
   findAttached,
   loadObject,
@@ -12,7 +12,14 @@ import {
 } from "../../../core/ebpf/program_loader.ts";
 import { startEbpfTelemetry } from "../../../core/ebpf/telemetry.ts";
 import { minimalXdpObject, unknownSection, UNVERIFIABLE_PROGRAM } from "./elf_fixture.ts";
-import { canRunPrivileged, createVethPair, ipLinkShowsXdp } from "./netns_fixture.ts";
+import {
+  canRunPrivileged,
+  createVethPair,
+  ipLinkShowsXdp,
+  tcShowsIngressFilter,
+  type VethPair,
+} from "./netns_fixture.ts";
+import { findAttachedTc } from "../../../core/ebpf/tc_loader.ts";
 
 const privileged = await canRunPrivileged("eBPF loader tests (netns + XDP)");
 
@@ -126,90 +133,99 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "after a crash (kill -9) the next start detaches the stale telemetry program",
-  ignore: !privileged,
-  fn: async (t) => {
-    const libbpf = openLibbpf();
-    const pair = await createVethPair();
-    const stateDir = await Deno.makeTempDir({ prefix: "x0bpf-state-" });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-ffi",
-        "--allow-env",
-        new URL("./crash_agent.ts", import.meta.url).pathname,
-        stateDir,
-        pair.ifB,
-        pair.nsB,
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    try {
-      await t.step("the agent attached and recorded its program", async () => {
-        const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-        const { value } = await reader.read();
-        reader.releaseLock();
-        assert.equal(value?.trim(), "attached");
-        assert.equal(await ipLinkShowsXdp(pair.nsB, pair.ifB), true);
-        const record = readAttachRecord(stateDir);
-        assert.equal(record.length, 1);
-        assert.equal(record[0].iface, pair.ifB);
-        assert.equal(record[0].pid, child.pid);
-      });
-      await t.step("kill -9 leaves the program attached", async () => {
-        child.kill("SIGKILL");
-        await child.status;
-        assert.equal(await ipLinkShowsXdp(pair.nsB, pair.ifB), true);
-      });
-      await t.step("the next start detaches it", async () => {
-        const detached = cleanupStale(libbpf, stateDir);
-        assert.equal(detached.length, 1);
-        assert.equal(await ipLinkShowsXdp(pair.nsB, pair.ifB), false);
-        assert.deepEqual(readAttachRecord(stateDir), []);
-      });
-      await t.step("startEbpfTelemetry() runs the same cleanup itself", async () => {
-        const first = await startEbpfTelemetry({
-          interfaces: [pair.ifB],
-          netns: pair.nsB,
+for (const mode of ["skb", "tc"] as const) {
+  Deno.test({
+    name: `after a crash (kill -9) the next start detaches the stale telemetry program (${mode})`,
+    ignore: !privileged,
+    fn: async (t) => {
+      const libbpf = openLibbpf();
+      const pair = await createVethPair();
+      const attached = (p: VethPair) =>
+        mode === "tc" ? tcShowsIngressFilter(p.nsB, p.ifB) : ipLinkShowsXdp(p.nsB, p.ifB);
+      const ours = (p: VethPair) =>
+        mode === "tc" ? findAttachedTc(libbpf, p.ifB, p.nsB) : findAttached(libbpf, p.ifB, p.nsB);
+      const stateDir = await Deno.makeTempDir({ prefix: "x0bpf-state-" });
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-read",
+          "--allow-write",
+          "--allow-ffi",
+          "--allow-env",
+          new URL("./crash_agent.ts", import.meta.url).pathname,
           stateDir,
-        });
-        assert.equal(first.mode, "ebpf");
-        const staleId = findAttached(libbpf, pair.ifB, pair.nsB)!.progId;
-        // Pretend the process died: rewrite the record's pid to one that does not exist.
-        const path = `${stateDir}/ebpf_attached.json`;
-        const rec = JSON.parse(await Deno.readTextFile(path));
-        rec.entries[0].pid = 2 ** 22 + 1;
-        await Deno.writeTextFile(path, JSON.stringify(rec));
-        const second = await startEbpfTelemetry({
-          interfaces: [pair.ifB],
-          netns: pair.nsB,
-          stateDir,
-        });
-        try {
-          assert.equal(second.mode, "ebpf");
-          const now = findAttached(libbpf, pair.ifB, pair.nsB)!.progId;
-          assert.notEqual(now, staleId);
-          // The stale session stopping must not detach the program that replaced it.
-          first.stop();
-          assert.equal(findAttached(libbpf, pair.ifB, pair.nsB)?.progId, now);
-        } finally {
-          first.stop();
-          second.stop();
-        }
-        assert.equal(await ipLinkShowsXdp(pair.nsB, pair.ifB), false);
-      });
-    } finally {
+          pair.ifB,
+          pair.nsB,
+          mode,
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
       try {
-        child.kill("SIGKILL");
-      } catch { /* already dead */ }
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-      await pair.cleanup();
-      await Deno.remove(stateDir, { recursive: true });
-    }
-  },
-});
+        await t.step("the agent attached and recorded its program", async () => {
+          const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+          const { value } = await reader.read();
+          reader.releaseLock();
+          assert.equal(value?.trim(), "attached");
+          assert.equal(await attached(pair), true);
+          const record = readAttachRecord(stateDir);
+          assert.equal(record.length, 1);
+          assert.equal(record[0].iface, pair.ifB);
+          assert.equal(record[0].pid, child.pid);
+        });
+        await t.step("kill -9 leaves the program attached", async () => {
+          child.kill("SIGKILL");
+          await child.status;
+          assert.equal(await attached(pair), true);
+        });
+        await t.step("the next start detaches it", async () => {
+          const detached = cleanupStale(libbpf, stateDir);
+          assert.equal(detached.length, 1);
+          assert.equal(await attached(pair), false);
+          assert.deepEqual(readAttachRecord(stateDir), []);
+        });
+        await t.step("startEbpfTelemetry() runs the same cleanup itself", async () => {
+          const first = await startEbpfTelemetry({
+            interfaces: [pair.ifB],
+            netns: pair.nsB,
+            stateDir,
+            mode,
+          });
+          assert.equal(first.mode, "ebpf");
+          const staleId = ours(pair)!.progId;
+          // Pretend the process died: rewrite the record's pid to one that does not exist.
+          const path = `${stateDir}/ebpf_attached.json`;
+          const rec = JSON.parse(await Deno.readTextFile(path));
+          rec.entries[0].pid = 2 ** 22 + 1;
+          await Deno.writeTextFile(path, JSON.stringify(rec));
+          const second = await startEbpfTelemetry({
+            interfaces: [pair.ifB],
+            netns: pair.nsB,
+            stateDir,
+            mode,
+          });
+          try {
+            assert.equal(second.mode, "ebpf");
+            const now = ours(pair)!.progId;
+            assert.notEqual(now, staleId);
+            // The stale session stopping must not detach the program that replaced it.
+            first.stop();
+            assert.equal(ours(pair)?.progId, now);
+          } finally {
+            first.stop();
+            second.stop();
+          }
+          assert.equal(await attached(pair), false);
+        });
+      } finally {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already dead */ }
+        await child.status;
+        await child.stdout.cancel().catch(() => {});
+        await pair.cleanup();
+        await Deno.remove(stateDir, { recursive: true });
+      }
+    },
+  });
+}

@@ -8,7 +8,13 @@ import {
 } from "../../../core/ebpf/telemetry.ts";
 import { findAttached } from "../../../core/ebpf/program_loader.ts";
 import { openLibbpf } from "../../../ffi/libbpf.ts";
-import { canRunPrivileged, createVethPair, ipLinkShowsXdp, sendUdp } from "./netns_fixture.ts";
+import {
+  canRunPrivileged,
+  createVethPair,
+  ipLinkShowsXdp,
+  sendUdp,
+  tcShowsIngressFilter,
+} from "./netns_fixture.ts";
 
 const privileged = await canRunPrivileged("eBPF telemetry tests (netns + XDP)");
 
@@ -35,9 +41,9 @@ function metricValue(text: string, name: string, labels: string): number | null 
   return line ? Number(line.split(" ").at(-1)) : null;
 }
 
-for (const mode of ["skb", "native"] as const) {
+for (const mode of ["skb", "native", "tc"] as const) {
   Deno.test({
-    name: `telemetry (${mode} XDP) counts exactly the packets sent, per interface and neighbour`,
+    name: `telemetry (${mode}) counts exactly the packets sent, per interface and neighbour`,
     ignore: !privileged,
     fn: async (t) => {
       const pair = await createVethPair();
@@ -54,6 +60,8 @@ for (const mode of ["skb", "native"] as const) {
         });
         try {
           assert.equal(tel.mode, "ebpf", String(tel.reason));
+          assert.equal(await ipLinkShowsXdp(pair.nsB, pair.ifB), mode !== "tc");
+          assert.equal(await tcShowsIngressFilter(pair.nsB, pair.ifB), mode === "tc");
           await t.step("counters equal the packets sent", async () => {
             assert.equal(
               await sendUdp(pair.nsA, {
@@ -101,8 +109,9 @@ for (const mode of ["skb", "native"] as const) {
         } finally {
           tel.stop();
         }
-        await t.step("stop() detaches: ip link shows no XDP program", async () => {
+        await t.step("stop() detaches: ip link shows no XDP program, tc no filter", async () => {
           assert.equal(await ipLinkShowsXdp(pair.nsB, pair.ifB), false);
+          assert.equal(await tcShowsIngressFilter(pair.nsB, pair.ifB), false);
           const text = await registry.metrics();
           assert.equal(metricValue(text, "ebpf_rx_packets_total", `iface="${pair.ifB}"`), null);
         });
