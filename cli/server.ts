@@ -11,6 +11,7 @@ import { envNames, loadConfig } from "../core/config/load.ts";
 import { ConfigError, errorMessage } from "../core/errors.ts";
 import { configureLogging } from "../core/telemetry/logging.ts";
 import { createApp } from "../routes/app.ts";
+import { incidentsRoutes } from "../routes/incidents.ts";
 
 /** Reads the X0_* variables the loader knows (scoped env permission is enough). */
 export function readEnv(): Record<string, string | undefined> {
@@ -83,7 +84,9 @@ async function runServer(opts: ServerFlags): Promise<number> {
 
   let agent;
   try {
-    agent = await startAgent(config, { app: (deps) => createApp(deps) });
+    agent = await startAgent(config, {
+      app: (deps) => createApp(deps, { modules: [incidentsRoutes(deps)] }),
+    });
   } catch (err) {
     log.fatal("Cannot start agent: {error}", { error: errorMessage(err) });
     console.error(`Cannot start agent: ${errorMessage(err)}`);

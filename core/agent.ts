@@ -10,6 +10,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "./config/schema.ts";
 import { errorMessage } from "./errors.ts";
 import { createHealthRegistry, type HealthRegistry, healthValue } from "./health/health.ts";
+import { startMapek } from "./mapek/loop.ts";
 import { startMeshRuntime } from "./mesh/runtime.ts";
 import type { MeshView } from "./mesh/view.ts";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.ts";
@@ -65,6 +66,11 @@ export async function startAgent(
   const meshRuntime = await startMeshRuntime(config, { nodeId, kv, scheduler });
   const mesh = meshRuntime.view;
   for (const check of meshRuntime.checks) health.register(check);
+
+  // --- MAPE-K self-healing loop (issue 5): supervised services start here; the loop runs as
+  // the scheduler task "mapek" and stops its services when the scheduler stops. ---
+  if (config.mapek.enabled) await startMapek(config, { nodeId, kv, mesh, scheduler });
+  // --- end MAPE-K ---
 
   registerProcessMetrics();
   registerUptime(startedAt);

@@ -44,6 +44,86 @@ const meshSchema = z.object({
   endpoint: z.string().nullable().default(null),
 });
 
+/** A service the MAPE-K loop health-checks and can restart (issue 5). */
+const serviceSchema = z.object({
+  /** Unique name; the diagnosis target and the incident's subject. */
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, {
+    message: "1-64 characters of letters, digits, '.', '_' or '-'",
+  }),
+  /** Argv of a child process the agent supervises (started with the loop); empty: not supervised. */
+  command: z.array(z.string().min(1)).default([]),
+  /** Working directory of the supervised process. */
+  cwd: z.string().nullable().default(null),
+  /** Extra environment of the supervised process. */
+  env: z.record(z.string(), z.string()).default({}),
+  /** How a restart is carried out. */
+  restart: z.enum(["supervisor", "systemd", "kubernetes", "none"]).default("supervisor"),
+  /** systemd unit restarted when restart is "systemd". */
+  systemd_unit: z.string().nullable().default(null),
+  /** Pod deleted (its controller recreates it) when restart is "kubernetes". */
+  kubernetes_pod: z.string().nullable().default(null),
+  /** Process name checked in /proc when the service is not supervised (process-alive check). */
+  process_name: z.string().nullable().default(null),
+  /** TCP port checked with a connect (host tcp_host). */
+  tcp_port: z.int().min(1).max(65535).nullable().default(null),
+  tcp_host: z.string().default("127.0.0.1"),
+  /** URL checked with GET; healthy when the status equals http_status. */
+  http_url: z.url().nullable().default(null),
+  http_status: z.int().min(100).max(599).default(200),
+  /** Timeout of one TCP or HTTP check. */
+  check_timeout_ms: z.int().min(10).max(60_000).default(500),
+}).strict();
+
+/** MAPE-K self-healing loop settings (issue 5). */
+const mapekSchema = z.object({
+  /** Whether the loop runs in the agent. */
+  enabled: z.boolean().default(true),
+  /** Time between the starts of two cycles. */
+  interval_ms: z.int().min(50).max(3_600_000).default(1000),
+  /** Plan and record, but never act. */
+  dry_run: z.boolean().default(false),
+  /** Rule thresholds of the analyzer. */
+  cpu_percent: z.number().min(1).max(100).default(90),
+  memory_percent: z.number().min(1).max(100).default(85),
+  packet_loss_percent: z.number().min(0).max(100).default(5),
+  /** Isolation Forest score above which a cycle counts as anomalous. */
+  anomaly_score: z.number().min(0.5).max(1).default(0.75),
+  /** Consecutive cycles a host or link symptom must hold before it is diagnosed. */
+  sustain_cycles: z.int().min(1).max(100).default(3),
+  /** Consecutive failed TCP/HTTP checks before a service is diagnosed down (an exited child counts at once). */
+  service_failures: z.int().min(1).max(100).default(2),
+  /** No action below this diagnosis confidence. */
+  confidence_floor: z.number().min(0).max(1).default(0.6),
+  /** No new action on the same target within this time. */
+  cooldown_ms: z.int().min(0).max(86_400_000).default(10_000),
+  /** At most this many actions in any window of action_window_ms. */
+  max_actions_per_window: z.int().min(1).max(10_000).default(10),
+  action_window_ms: z.int().min(1000).max(86_400_000).default(60_000),
+  /** How long an action has to show its effect before the next policy is tried. */
+  verify_timeout_ms: z.int().min(100).max(600_000).default(5000),
+  /** Samples kept per series in the monitor's ring buffers. */
+  history_size: z.int().min(16).max(100_000).default(600),
+  /** Healthy samples before the Isolation Forest is first fitted, and refits every this many. */
+  forest_min_samples: z.int().min(16).max(100_000).default(120),
+  forest_trees: z.int().min(10).max(1000).default(100),
+  /** Cgroup (path below the hierarchy roots) the host collector reads and services run in; null: the whole host. */
+  cgroup: z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, { message: "an absolute cgroup path" })
+    .nullable().default(null),
+  /** Mount point of the cgroup hierarchies. */
+  cgroup_root: z.string().default("/sys/fs/cgroup"),
+  /** Argv run to clear caches (High Memory); empty: none. */
+  cache_clear_command: z.array(z.string().min(1)).default([]),
+  /** URL POSTed to clear caches; null: none. */
+  cache_clear_url: z.url().nullable().default(null),
+  /** systemctl binary used for systemd restarts. */
+  systemctl: z.string().default("systemctl"),
+  /** Kubernetes API server; null: from KUBERNETES_SERVICE_HOST/PORT when in a cluster. */
+  kubernetes_api: z.url().nullable().default(null),
+  kubernetes_namespace: z.string().nullable().default(null),
+  kubernetes_token_path: z.string().default("/var/run/secrets/kubernetes.io/serviceaccount/token"),
+  kubernetes_ca_path: z.string().default("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"),
+}).strict();
+
 /** Zod schema of the whole configuration, with defaults. */
 export const configSchema = z.object({
   /** Stable identity of this node; generated once and kept in the data dir when null. */
@@ -63,10 +143,18 @@ export const configSchema = z.object({
   /** Whether GET /metrics needs a token (the identity issue enforces it). */
   metrics_public: z.boolean().default(true),
   mesh: meshSchema.default(meshSchema.parse({})),
+  mapek: mapekSchema.default(mapekSchema.parse({})),
+  services: z.array(serviceSchema).default([]),
 }).strict();
 
 /** The validated configuration the agent runs with. */
 export type Config = z.infer<typeof configSchema>;
+
+/** One configured service (health checks and restart method). */
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+
+/** The MAPE-K loop's settings. */
+export type MapekConfig = z.infer<typeof mapekSchema>;
 
 /** Log levels the agent accepts. */
 export type LogLevel = z.infer<typeof logLevel>;

@@ -1,0 +1,170 @@
+/**
+ * Route executor: moves traffic off a lossy link. When the mesh backend offers its own fast
+ * reroute (`switchToBackup(peer)` / `isolate(peer)` on its view), that is used, so the mesh
+ * agent stays the only writer of its routes; otherwise the executor rewrites the kernel routes
+ * the view reports (primary via the peer → its backup next hop) with `ip route replace`, tagged
+ * with the mesh route protocol, and can take the link's interface down (isolate).
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { errorMessage, NotFoundError, UnavailableError } from "../../errors.ts";
+import type { MeshPeer, MeshRoute, MeshView } from "../../mesh/view.ts";
+
+const log = getLogger(["x0", "mapek", "route"]);
+
+/** Route actions a mesh backend may expose on its view. */
+export interface MeshRouteActions {
+  /** Moves every route through `peer` to its precomputed backup; returns how many moved. */
+  switchToBackup(peer: string): number | Promise<number>;
+  /** Stops using the link to `peer` until restored. */
+  isolate?(peer: string): void | Promise<void>;
+  /** Uses the link to `peer` again. */
+  restore?(peer: string): void | Promise<void>;
+}
+
+/** What the executor and the verifier need. */
+export interface RouteControl {
+  /** Moves routes through `peer` to backups; returns a description. */
+  switchToBackup(peer: string): Promise<string>;
+  /** Takes the link to `peer` out of use; returns a description. */
+  isolate(peer: string): Promise<string>;
+  /** True when no route's next hop is `peer` any more. */
+  avoids(peer: string): Promise<boolean>;
+  /** Undoes switch and isolation for `peer` (the link is healthy again). */
+  restore(peer: string): Promise<void>;
+}
+
+function hasActions(mesh: MeshView): mesh is MeshView & MeshRouteActions {
+  return typeof (mesh as Partial<MeshRouteActions>).switchToBackup === "function";
+}
+
+async function ip(args: string[], netns?: string): Promise<string> {
+  const full = netns ? ["-n", netns, ...args] : args;
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("ip", {
+      args: full,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+  } catch (err) {
+    throw new UnavailableError(`Cannot run ip: ${errorMessage(err)}`, { cause: err });
+  }
+  if (out.code !== 0) {
+    throw new UnavailableError(
+      `ip ${full.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/**
+ * Creates the route control for a mesh view.
+ *
+ * @param mesh the live mesh view (with route actions when the backend has them)
+ * @param options network namespace of the routes (tests), kernel route protocol
+ */
+export function routeControl(
+  mesh: MeshView,
+  options: { netns?: string; protocol?: number } = {},
+): RouteControl {
+  const protocol = options.protocol ?? 99;
+  const moved = new Map<string, MeshRoute[]>();
+  const isolated = new Map<string, string>();
+
+  const peerOf = (id: string): MeshPeer => {
+    const p = mesh.peers().find((x) => x.id === id);
+    if (!p) throw new NotFoundError(`No such neighbour: ${id}`);
+    return p;
+  };
+  const via = (r: MeshRoute, p: MeshPeer) =>
+    r.next_hop === p.id || (p.address !== null && r.next_hop === p.address);
+  const addressOf = (hop: string) => mesh.peers().find((x) => x.id === hop)?.address ?? hop;
+
+  return {
+    async switchToBackup(peer) {
+      if (hasActions(mesh)) {
+        const n = await mesh.switchToBackup(peer);
+        return `mesh fast reroute moved ${n} routes off ${peer}`;
+      }
+      const p = peerOf(peer);
+      const routes = mesh.routes().filter((r) => via(r, p));
+      const done: MeshRoute[] = moved.get(peer) ?? [];
+      const skipped: string[] = [];
+      for (const r of routes) {
+        if (!r.backup_next_hop || r.backup_next_hop === peer) {
+          skipped.push(r.destination);
+          continue;
+        }
+        const args = ["route", "replace", r.destination, "via", addressOf(r.backup_next_hop)];
+        if (r.backup_interface) args.push("dev", r.backup_interface);
+        await ip([...args, "proto", String(protocol)], options.netns);
+        done.push(r);
+      }
+      moved.set(peer, done);
+      if (routes.length > 0 && done.length === 0) {
+        throw new UnavailableError(
+          `No backup route for any destination via ${peer}: ${skipped.join(", ")}`,
+        );
+      }
+      return `moved ${done.length} routes off ${peer}${
+        skipped.length ? `; no backup for ${skipped.join(", ")}` : ""
+      }`;
+    },
+    async isolate(peer) {
+      if (hasActions(mesh) && mesh.isolate) {
+        await mesh.isolate(peer);
+        return `mesh isolated link to ${peer}`;
+      }
+      const p = peerOf(peer);
+      if (!p.interface) throw new UnavailableError(`Neighbour ${peer} has no interface to isolate`);
+      await ip(["link", "set", "dev", p.interface, "down"], options.netns);
+      isolated.set(peer, p.interface);
+      return `set ${p.interface} down`;
+    },
+    async avoids(peer) {
+      if (hasActions(mesh)) {
+        const p = mesh.peers().find((x) => x.id === peer);
+        return !p || !mesh.routes().some((r) => via(r, p));
+      }
+      const p = mesh.peers().find((x) => x.id === peer);
+      if (!p) return true;
+      const dests = (moved.get(peer) ?? []).map((r) => r.destination);
+      for (const d of dests) {
+        const text = await ip(["-j", "route", "show", d], options.netns);
+        const rows = JSON.parse(text || "[]") as { gateway?: string; dev?: string }[];
+        if (rows.some((row) => row.gateway === p.address)) return false;
+      }
+      return dests.length > 0 || isolated.has(peer);
+    },
+    async restore(peer) {
+      if (hasActions(mesh)) {
+        await mesh.restore?.(peer);
+        return;
+      }
+      const iface = isolated.get(peer);
+      if (iface) {
+        await ip(["link", "set", "dev", iface, "up"], options.netns);
+        isolated.delete(peer);
+      }
+      for (const r of moved.get(peer) ?? []) {
+        if (!r.next_hop) continue;
+        const args = ["route", "replace", r.destination, "via", addressOf(r.next_hop)];
+        if (r.interface) args.push("dev", r.interface);
+        try {
+          await ip([...args, "proto", String(protocol)], options.netns);
+        } catch (err) {
+          log.warning("Cannot restore route {dest} via {peer}: {error}", {
+            dest: r.destination,
+            peer,
+            error: errorMessage(err),
+          });
+        }
+      }
+      moved.delete(peer);
+    },
+  };
+}
