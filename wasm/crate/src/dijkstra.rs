@@ -3,7 +3,8 @@
 //! node (used to find fallback paths around a failed first hop).
 
 use crate::graph::{Graph, NONE};
-use crate::heap::Heap;
+/// The heap Dijkstra runs on.
+pub type Heap = crate::radix_heap::RadixHeap;
 
 /// Output of one run; buffers are reused across runs so memory stays flat.
 pub struct Tree {
@@ -18,13 +19,13 @@ impl Tree {
         Tree { dist: Vec::new(), pred: Vec::new(), parc: Vec::new(), order: Vec::new() }
     }
 
-    fn reset(&mut self, n: usize) {
+    fn reset(&mut self, n: usize, full: bool) {
         self.dist.clear();
         self.dist.resize(n, f64::INFINITY);
         self.pred.clear();
         self.pred.resize(n, NONE);
         self.parc.clear();
-        self.parc.resize(n, NONE);
+        self.parc.resize(if full { n } else { 0 }, NONE);
         self.order.clear();
     }
 }
@@ -39,9 +40,19 @@ pub struct Avoid {
 
 pub const AVOID_NOTHING: Avoid = Avoid { arc1: NONE, arc2: NONE, node: NONE };
 
-/// Full shortest-path tree from `s`. The unrestricted case has its own loop: it is the hot path.
+/// Full shortest-path tree from `s` with predecessor arcs and settle order (route tables).
 pub fn run(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Heap, avoid: Avoid) {
-    tree.reset(g.n);
+    run_impl::<true>(g, s, tree, heap, avoid);
+}
+
+/// Distances and predecessor nodes only (no arcs, no order): the plain single-source query.
+pub fn run_light(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Heap) {
+    run_impl::<false>(g, s, tree, heap, AVOID_NOTHING);
+}
+
+/// The unrestricted case has its own loop: it is the hot path. FULL records arcs and order.
+fn run_impl<const FULL: bool>(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Heap, avoid: Avoid) {
+    tree.reset(g.n, FULL);
     heap.clear();
     let dist = &mut tree.dist[..];
     let pred = &mut tree.pred[..];
@@ -58,18 +69,25 @@ pub fn run(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Heap, avoid: Avoid) 
         if k > dist[u] {
             continue;
         }
-        order.push(u as u32);
+        if FULL {
+            order.push(u as u32);
+        }
         let start = off[u] as usize;
         let end = off[u + 1] as usize;
         if plain {
             for a in start..end {
-                let v = dst[a] as usize;
-                let nd = k + w[a];
-                if nd < dist[v] {
-                    dist[v] = nd;
-                    pred[v] = u as i32;
-                    parc[v] = a as i32;
-                    heap.push(nd, v as u32);
+                // Safe: Graph::from_csr checked every target < n and off[n] == m.
+                unsafe {
+                    let v = *dst.get_unchecked(a) as usize;
+                    let nd = k + *w.get_unchecked(a);
+                    if nd < *dist.get_unchecked(v) {
+                        *dist.get_unchecked_mut(v) = nd;
+                        *pred.get_unchecked_mut(v) = u as i32;
+                        if FULL {
+                            *parc.get_unchecked_mut(v) = a as i32;
+                        }
+                        heap.push(nd, v as u32);
+                    }
                 }
             }
         } else {

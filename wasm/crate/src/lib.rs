@@ -11,12 +11,12 @@ mod disjoint;
 mod graph;
 mod heap;
 mod iforest;
+mod radix_heap;
 mod reroute;
 
 use std::alloc::{alloc as sys_alloc, dealloc as sys_dealloc, Layout};
 
 use graph::Graph;
-use heap::Heap;
 
 pub const ERR_HANDLE: i32 = -1;
 pub const ERR_NODE: i32 = -2;
@@ -26,7 +26,7 @@ struct State {
     graphs: Vec<Option<Graph>>,
     forests: Vec<Option<iforest::Forest>>,
     tree: dijkstra::Tree,
-    heap: Heap,
+    heap: Option<dijkstra::Heap>,
     reroute: reroute::Workspace,
     res_f64: Vec<f64>,
     res_i32: Vec<i32>,
@@ -36,7 +36,7 @@ static mut STATE: State = State {
     graphs: Vec::new(),
     forests: Vec::new(),
     tree: dijkstra::Tree::new(),
-    heap: Heap::new(),
+    heap: None,
     reroute: reroute::Workspace::new(),
     res_f64: Vec::new(),
     res_i32: Vec::new(),
@@ -162,7 +162,12 @@ pub extern "C" fn shortest_tree(h: i32, s: i32, dist: usize, pred: usize, nh: us
         return ERR_NODE;
     }
     let n = g.n;
-    dijkstra::run(g, s as usize, &mut st.tree, &mut st.heap, dijkstra::AVOID_NOTHING);
+    let heap = st.heap.get_or_insert_with(dijkstra::Heap::new);
+    if nh != 0 {
+        dijkstra::run(g, s as usize, &mut st.tree, heap, dijkstra::AVOID_NOTHING);
+    } else {
+        dijkstra::run_light(g, s as usize, &mut st.tree, heap);
+    }
     unsafe {
         if dist != 0 {
             slice_mut::<f64>(dist, n).copy_from_slice(&st.tree.dist);

@@ -13,6 +13,7 @@ use crate::dijkstra::{self, Avoid, Tree, AVOID_NOTHING};
 use crate::disjoint::{simple_path, Path};
 use crate::graph::{Graph, NONE};
 use crate::heap::Heap;
+use crate::dijkstra::Heap as RadixHeap;
 
 /// Backup kinds as written to the result.
 pub const KIND_NONE: i32 = 0;
@@ -29,6 +30,7 @@ const SPLIT: i32 = -3;
 pub struct Workspace {
     primary: Tree,
     heap: Heap,
+    radix: Option<RadixHeap>,
     nh: Vec<i32>,
     stamp: u32,
     on: Vec<u32>,
@@ -66,6 +68,7 @@ impl Workspace {
         Workspace {
             primary: Tree::new(),
             heap: Heap::new(),
+            radix: None,
             nh: Vec::new(),
             stamp: 0,
             on: Vec::new(),
@@ -130,7 +133,7 @@ fn reset<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
 pub fn route_table(g: &Graph, s: usize, node_mode: bool, ws: &mut Workspace) {
     let n = g.n;
     ws.prepare(n, g.dst.len());
-    dijkstra::run(g, s, &mut ws.primary, &mut ws.heap, AVOID_NOTHING);
+    dijkstra::run(g, s, &mut ws.primary, ws.radix.get_or_insert_with(RadixHeap::new), AVOID_NOTHING);
     dijkstra::next_hops(s, &ws.primary, &mut ws.nh);
     entries(g, s, ws);
     landmarks(g, s, ws);
@@ -325,7 +328,7 @@ fn landmarks(g: &Graph, s: usize, ws: &mut Workspace) {
         if far == NONE {
             break;
         }
-        dijkstra::run(g, far as usize, &mut ws.lm_tree, &mut ws.heap, AVOID_NOTHING);
+        dijkstra::run(g, far as usize, &mut ws.lm_tree, ws.radix.get_or_insert_with(RadixHeap::new), AVOID_NOTHING);
         let row = &mut ws.lm[l * n..(l + 1) * n];
         for v in 0..n {
             let x = ws.lm_tree.dist[v];
@@ -561,7 +564,7 @@ fn fallback_path(g: &Graph, s: usize, t: usize, avoid: Avoid, ws: &mut Workspace
         ws.fallback_used += 1;
         ws.fallback[i].0 = key.0;
         ws.fallback[i].1 = key.1;
-        dijkstra::run(g, s, &mut ws.fallback[i].2, &mut ws.heap, avoid);
+        dijkstra::run(g, s, &mut ws.fallback[i].2, ws.radix.get_or_insert_with(RadixHeap::new), avoid);
         idx = i as i32;
     }
     let tree = &ws.fallback[idx as usize].2;
