@@ -170,32 +170,46 @@ function makeSession(
     closed,
     close: () => socket.end(),
     get readable() {
+      let detach = () => {};
       readable ??= new ReadableStream<Uint8Array>({
         start(controller) {
           let done = false;
-          const finish = () => {
-            if (!done) {
-              done = true;
-              controller.close();
-            }
-          };
-          socket.on("data", (chunk: Uint8Array) => {
+          const onData = (chunk: Uint8Array) => {
             if (done) return;
             controller.enqueue(new Uint8Array(chunk));
             if ((controller.desiredSize ?? 1) <= 0) socket.pause();
-          });
+          };
+          const finish = () => {
+            if (done) return;
+            done = true;
+            detach();
+            controller.close();
+          };
+          const onError = (err: Error) => {
+            if (done) return;
+            done = true;
+            detach();
+            controller.error(err);
+          };
+          detach = () => {
+            socket.off("data", onData);
+            socket.off("end", finish);
+            socket.off("close", finish);
+            socket.off("error", onError);
+          };
+          socket.on("data", onData);
           socket.on("end", finish);
           socket.on("close", finish);
-          socket.on("error", (err: Error) => {
-            if (!done) {
-              done = true;
-              controller.error(err);
-            }
-          });
+          socket.on("error", onError);
           socket.resume();
         },
         pull: () => void socket.resume(),
-        cancel: () => void socket.destroy(),
+        // Cancelling the read side (e.g. `break` out of for-await) stops reading but keeps the
+        // session open for writing; close() or the writable's close() ends it.
+        cancel: () => {
+          detach();
+          socket.pause();
+        },
       }, { highWaterMark: 16 });
       return readable;
     },
