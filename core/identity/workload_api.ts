@@ -259,28 +259,47 @@ export function fetchX509Context(
  * SVID (subscribers, e.g. the mTLS listener, are told) and replace the bundles.
  *
  * @param socketPath the Workload API unix socket
- * @param options timeout for the first update
+ * @param options timeout for the first update, first reconnect delay (default 1 s)
  */
 export async function workloadApiSources(
   socketPath: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; retryMinMs?: number } = {},
 ): Promise<{ svidSource: SvidSource; bundleSource: BundleSource; close(): void }> {
   const first = await fetchX509Context(socketPath, options);
   const svid = await staticSvidSource(first.svids[0]);
   let bundles = first.bundles;
-  const watch = watchX509Context(socketPath, {
-    async onUpdate(ctx) {
-      bundles = ctx.bundles;
-      if (ctx.svids[0].chain[0].serialNumber !== svid.current().chain[0].serialNumber) {
-        await svid.set(ctx.svids[0]);
-        log.info("Workload API rotated SVID {id}", { id: ctx.svids[0].id.uri });
-      }
-    },
-    onError: (err) => log.warn("Workload API stream failed: {error}", { error: err.message }),
-  });
+  let closed = false;
+  let watch: X509Watch | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let backoffMs = options.retryMinMs ?? 1000;
+  const open = () => {
+    watch = watchX509Context(socketPath, {
+      async onUpdate(ctx) {
+        backoffMs = options.retryMinMs ?? 1000;
+        bundles = ctx.bundles;
+        if (ctx.svids[0].chain[0].serialNumber !== svid.current().chain[0].serialNumber) {
+          await svid.set(ctx.svids[0]);
+          log.info("Workload API rotated SVID {id}", { id: ctx.svids[0].id.uri });
+        }
+      },
+      onError: (err) => log.warn("Workload API stream failed: {error}", { error: err.message }),
+    });
+    // The stream should never end; when it does (agent restart), reconnect with backoff and
+    // keep serving the last SVID meanwhile.
+    watch.done.then(() => {
+      if (closed) return;
+      retry = setTimeout(open, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+    });
+  };
+  open();
   return {
     svidSource: svid,
     bundleSource: { bundles: () => bundles },
-    close: () => watch.close(),
+    close: () => {
+      closed = true;
+      clearTimeout(retry);
+      watch?.close();
+    },
   };
 }

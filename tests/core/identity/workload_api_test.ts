@@ -36,7 +36,7 @@ const pkcs8 = async (svid: X509Svid) =>
   toBase64(new Uint8Array(await crypto.subtle.exportKey("pkcs8", svid.privateKey!)));
 
 /** Starts the stand-in server; returns its socket and a stop function. */
-async function standIn(responses: unknown[], delayMs = 200) {
+async function standIn(responses: unknown[], delayMs = 200, socketPath?: string) {
   const dir = await Deno.makeTempDir({ prefix: "x0-wlapi-" });
   const gen = `${dir}/gen`;
   await Deno.mkdir(gen);
@@ -44,7 +44,8 @@ async function standIn(responses: unknown[], delayMs = 200) {
     args: [`--proto_path=${HERE}workload_api`, `--python_out=${gen}`, "workload.proto"],
   }).output();
   assert.ok(protoc.success, new TextDecoder().decode(protoc.stderr));
-  const socket = `${dir}/agent.sock`;
+  const socket = socketPath ?? `${dir}/agent.sock`;
+  await Deno.remove(socket).catch(() => {});
   await Deno.writeTextFile(
     `${dir}/config.json`,
     JSON.stringify({ socket, delay_ms: delayMs, responses }),
@@ -119,6 +120,28 @@ Deno.test("Workload API client against a stand-in server built from workload.pro
         src.close();
       }
     });
+    await t.step(
+      "after the Workload API restarts, the source reconnects and takes the new SVID",
+      async () => {
+        const sockDir = await Deno.makeTempDir({ prefix: "x0-wlapi-sock-" });
+        const sock = `${sockDir}/agent.sock`;
+        let first = await standIn([await resp(s1)], 200, sock);
+        const src = await workloadApiSources(sock, { retryMinMs: 100 });
+        try {
+          const s3 = await mesh.svid("workload/agent");
+          const rotated = new Promise<string>((resolve) =>
+            src.svidSource.subscribe((s) => resolve(s.chain[0].serialNumber))
+          );
+          await first.stop();
+          first = await standIn([await resp(s3)], 200, sock);
+          assert.equal(await rotated, s3.chain[0].serialNumber);
+        } finally {
+          src.close();
+          await first.stop();
+          await Deno.remove(sockDir, { recursive: true });
+        }
+      },
+    );
     await t.step(
       "the server refuses a request without workload.spiffe.io metadata (it checks, so our header matters)",
       async () => {
