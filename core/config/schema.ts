@@ -42,6 +42,12 @@ const meshSchema = z.object({
   recompute_debounce_ms: z.int().min(0).max(10_000).default(10),
   /** Endpoint of an external fabric daemon (e.g. unix:///var/run/yggdrasil.sock). */
   endpoint: z.string().nullable().default(null),
+  /** batman-adv soft interface the "batman" backend reads (in the agent's network namespace). */
+  meshif: z.string().regex(/^(?!\.{1,2}$)[A-Za-z0-9_.:@-]{1,15}$/, {
+    message: "a Linux interface name: 1-15 characters, no '/' or whitespace",
+  }).default("bat0"),
+  /** Interval between reads of an external fabric (yggdrasil, batman). */
+  fabric_poll_ms: z.int().min(100).max(600_000).default(2000),
 });
 
 /** A service the MAPE-K loop health-checks and can restart (issue 5). */
