@@ -16,6 +16,7 @@ export * from "./join_tokens.ts";
 export * from "./jwt.ts";
 export * from "./keys.ts";
 export * from "./mtls.ts";
+export * from "./mtls_control_transport.ts";
 export * from "./mtls_https.ts";
 export * from "./node_identity.ts";
 export * from "./pem.ts";
