@@ -33,8 +33,10 @@ export interface FabricPeer {
   address: string | null;
   /** Whether the peer is a direct (one-hop) neighbour. */
   direct: boolean;
-  /** Local interface or transport the peer is reached over. */
+  /** Local network interface the peer is reached over (batman-adv hard interface), if known. */
   interface: string | null;
+  /** Transport URI of the peering (Yggdrasil `remote`, e.g. tcp://10.0.0.2:41234). */
+  remote?: string;
   latency_ms?: number;
   tq?: number;
   throughput_kbps?: number;

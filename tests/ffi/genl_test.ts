@@ -1,19 +1,18 @@
 import assert from "node:assert/strict";
+import { NetlinkError, openGenlSocket } from "../../ffi/genl.ts";
 import {
   attr,
   encodeRequest,
   messageErrno,
-  NetlinkError,
   NetlinkFormatError,
   NL,
   type NlAttrInput,
-  openGenlSocket,
   parseAttributes,
   parseGenl,
   parseMessages,
   stringBytes,
   u32Bytes,
-} from "../../ffi/genl.ts";
+} from "../../ffi/genl_wire.ts";
 
 /** Deterministic PRNG (mulberry32) so a failing case can be replayed from its seed. */
 function rng(seed: number): () => number {

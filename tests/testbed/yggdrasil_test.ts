@@ -14,176 +14,22 @@ import { createFabricView } from "../../core/adapters/fabric_view.ts";
 import { openFabricSource } from "../../core/adapters/fabric_source.ts";
 import { UnavailableError } from "../../core/errors.ts";
 import { runCli, startAgentProcess } from "../helpers/agent_process.ts";
+import {
+  cleanup,
+  ctl,
+  type CtlPeer,
+  missingTools,
+  type Node,
+  NODES,
+  PREFIX,
+  setLogDir,
+  spawnYggdrasil,
+  startMesh,
+  stopDaemon,
+  until,
+} from "./yggdrasil_nodes.ts";
 
-const PREFIX = `x0y${Deno.pid % 100000}`;
-const NODES = ["a", "b", "c"] as const;
-type Node = typeof NODES[number];
 const POLL_MS = 500;
-
-async function sh(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-async function missingTools(): Promise<string | null> {
-  const missing: string[] = [];
-  for (const t of ["yggdrasil", "yggdrasilctl", "ip"]) {
-    const r = await new Deno.Command("sh", { args: ["-c", `command -v ${t}`], stdout: "null" })
-      .output();
-    if (!r.success) missing.push(t);
-  }
-  if (Deno.uid?.() !== 0) missing.push("root (network namespaces)");
-  return missing.length ? missing.join(", ") : null;
-}
-
-interface Daemon {
-  node: Node;
-  ns: string;
-  endpoint: string;
-  child: Deno.ChildProcess;
-  stopped: boolean;
-}
-
-/** Three namespaces, two veth links, one daemon per namespace; everything named with PREFIX. */
-async function startMesh(dir: string): Promise<Map<Node, Daemon>> {
-  for (const n of NODES) {
-    await sh("ip", ["netns", "add", `${PREFIX}${n}`]);
-    await sh("ip", ["-n", `${PREFIX}${n}`, "link", "set", "lo", "up"]);
-  }
-  const links: [Node, Node, number][] = [["a", "b", 1], ["b", "c", 2]];
-  const ip: Record<string, string> = {};
-  for (const [x, y, net] of links) {
-    const [vx, vy] = [`${PREFIX}${x}${y}`, `${PREFIX}${y}${x}`];
-    await sh("ip", [
-      "link",
-      "add",
-      vx,
-      "netns",
-      `${PREFIX}${x}`,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      vy,
-      "netns",
-      `${PREFIX}${y}`,
-    ]);
-    for (const [ns, v, host] of [[x, vx, 1], [y, vy, 2]] as const) {
-      await sh("ip", ["-n", `${PREFIX}${ns}`, "addr", "add", `10.250.${net}.${host}/24`, "dev", v]);
-      await sh("ip", ["-n", `${PREFIX}${ns}`, "link", "set", v, "up"]);
-      ip[`${ns}${net}`] = `10.250.${net}.${host}`;
-    }
-  }
-  const daemons = new Map<Node, Daemon>();
-  // the listeners (a, c) first, so that b's first dials succeed instead of backing off
-  for (const n of ["a", "c", "b"] as const) {
-    if (n === "b") {
-      await until("a and c to listen", () =>
-        Promise.resolve(["a", "c"].every((x) => {
-          try {
-            return Deno.statSync(`${dir}/${x}.sock`).isSocket;
-          } catch {
-            return false;
-          }
-        })));
-    }
-    const conf = JSON.parse(await sh("yggdrasil", ["-genconf", "-json"]));
-    conf.AdminListen = `unix://${dir}/${n}.sock`;
-    conf.IfName = "none";
-    conf.MulticastInterfaces = [];
-    conf.Listen = n === "a" ? [`tcp://${ip.a1}:14000`] : n === "c" ? [`tcp://${ip.c2}:14000`] : [];
-    // b dials both ends
-    conf.Peers = n === "b" ? [`tcp://${ip.a1}:14000`, `tcp://${ip.c2}:14000`] : [];
-    Deno.writeTextFileSync(`${dir}/${n}.json`, JSON.stringify(conf));
-    const child = spawnYggdrasil(dir, n, `${dir}/${n}.json`);
-    daemons.set(n, {
-      node: n,
-      ns: `${PREFIX}${n}`,
-      endpoint: `unix://${dir}/${n}.sock`,
-      child,
-      stopped: false,
-    });
-  }
-  return daemons;
-}
-
-/** Starts yggdrasil in a node's namespace; its output goes to <dir>/<node>.log. */
-function spawnYggdrasil(dir: string, node: Node, confFile: string): Deno.ChildProcess {
-  return new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      `${PREFIX}${node}`,
-      "sh",
-      "-c",
-      'exec yggdrasil -useconffile "$0" >>"$1" 2>&1',
-      confFile,
-      `${dir}/${node}.log`,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-}
-
-async function stopDaemon(d: Daemon): Promise<void> {
-  if (d.stopped) return;
-  d.stopped = true;
-  try {
-    d.child.kill("SIGTERM");
-  } catch { /* exited */ }
-  const timer = setTimeout(() => {
-    try {
-      d.child.kill("SIGKILL");
-    } catch { /* exited */ }
-  }, 3000);
-  await d.child.status;
-  clearTimeout(timer);
-}
-
-async function cleanup(daemons: Map<Node, Daemon>, dir: string): Promise<void> {
-  for (const d of daemons.values()) await stopDaemon(d);
-  for (const n of NODES) {
-    await new Deno.Command("ip", { args: ["netns", "del", `${PREFIX}${n}`], stderr: "null" })
-      .output();
-  }
-  Deno.removeSync(dir, { recursive: true });
-}
-
-async function ctl(d: Daemon, request: string): Promise<Record<string, unknown>> {
-  return JSON.parse(await sh("yggdrasilctl", [`-endpoint=${d.endpoint}`, "-json", request]));
-}
-
-type CtlPeer = {
-  key: string;
-  address: string;
-  port: number;
-  remote: string;
-  bytes_sent: number;
-  bytes_recvd: number;
-};
-
-let logDir = "";
-const logs = () => {
-  let out = "";
-  for (const n of NODES) {
-    try {
-      out += `\n--- ${n}.log\n` + Deno.readTextFileSync(`${logDir}/${n}.log`).slice(-1500);
-    } catch { /* not started */ }
-  }
-  return out;
-};
-
-async function until(what: string, f: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!await f().catch(() => false)) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${logs()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 Deno.test({
   name: "yggdrasil adapter against three real daemons in network namespaces",
@@ -198,7 +44,7 @@ Deno.test({
     return;
   }
   const dir = Deno.makeTempDirSync({ prefix: "x0f9-ygg-" });
-  logDir = dir;
+  setLogDir(dir);
   const daemons = await startMesh(dir).catch(async (err) => {
     await cleanup(new Map(), dir);
     throw err;

@@ -6,14 +6,8 @@
  *
  * @module
  */
-import {
-  type GenlSocket,
-  ifNameToIndex,
-  NetlinkError,
-  NetlinkFormatError,
-  openGenlSocket,
-  u32Bytes,
-} from "../../../ffi/genl.ts";
+import { type GenlSocket, ifNameToIndex, NetlinkError, openGenlSocket } from "../../../ffi/genl.ts";
+import { NetlinkFormatError, u32Bytes } from "../../../ffi/genl_wire.ts";
 import {
   errorMessage,
   ForbiddenError,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { attr, type GenlMessage, type NlAttr } from "../../../ffi/genl.ts";
+import { attr, type GenlMessage, type NlAttr } from "../../../ffi/genl_wire.ts";
 import { ValidationError } from "../../errors.ts";
 
 /** Generic netlink family name of batman-adv. */

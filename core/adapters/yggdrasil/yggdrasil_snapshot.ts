@@ -20,7 +20,9 @@ export function yggdrasilSnapshot(t: YggdrasilTables, at: number): FabricSnapsho
     id: p.key,
     address: p.address,
     direct: true,
-    interface: p.remote,
+    // the remote URI is not a local interface name (the eBPF collector reads interfaces)
+    interface: null,
+    remote: p.remote,
     ...(p.latency_ms !== null ? { latency_ms: p.latency_ms } : {}),
     bytes_sent: p.bytes_sent,
     bytes_recvd: p.bytes_recvd,
@@ -30,7 +32,7 @@ export function yggdrasilSnapshot(t: YggdrasilTables, at: number): FabricSnapsho
   const routes: FabricRoute[] = t.peers.map((p) => ({
     destination: p.address,
     next_hop: p.address,
-    interface: p.remote,
+    interface: null,
     cost: 1,
     backup_next_hop: null,
     backup_interface: null,
@@ -44,7 +46,7 @@ export function yggdrasilSnapshot(t: YggdrasilTables, at: number): FabricSnapsho
     routes.push({
       destination: path.address,
       next_hop: via?.address ?? null,
-      interface: via?.remote ?? null,
+      interface: null,
       cost: path.path.length,
       backup_next_hop: null,
       backup_interface: null,

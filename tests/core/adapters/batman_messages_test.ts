@@ -6,7 +6,7 @@ import {
   parseMessages,
   stringBytes,
   u32Bytes,
-} from "../../../ffi/genl.ts";
+} from "../../../ffi/genl_wire.ts";
 import {
   BATADV_ATTR as A,
   decodeHardIf,
