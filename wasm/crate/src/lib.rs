@@ -279,3 +279,4 @@ pub extern "C" fn forest_sample_size(h: i32) -> i32 {
 }
 
 
+

@@ -44,6 +44,8 @@ pub struct Workspace {
     fhead: Vec<i32>,
     fnext: Vec<i32>,
     walk: Vec<u32>,
+    visited: Vec<u32>,
+    wstamp: u32,
     entry: Vec<f64>,
     entry_pred: Vec<i32>,
     entry_arc: Vec<i32>,
@@ -55,6 +57,9 @@ pub struct Workspace {
     /// Distances from each landmark (LANDMARKS x n), for the A* lower bound.
     lm: Vec<f64>,
     lm_count: usize,
+    /// Per-destination cache of the A* bound (valid where hstamp == stamp).
+    hstamp: Vec<u32>,
+    hval: Vec<f64>,
     lm_tree: Tree,
     /// cost[n], backup_cost[n]
     pub res_f64: Vec<f64>,
@@ -82,6 +87,8 @@ impl Workspace {
             fhead: Vec::new(),
             fnext: Vec::new(),
             walk: Vec::new(),
+            visited: Vec::new(),
+            wstamp: 0,
             entry: Vec::new(),
             entry_pred: Vec::new(),
             entry_arc: Vec::new(),
@@ -92,6 +99,8 @@ impl Workspace {
             fallback_used: 0,
             lm: Vec::new(),
             lm_count: 0,
+            hstamp: Vec::new(),
+            hval: Vec::new(),
             lm_tree: Tree::new(),
             res_f64: Vec::new(),
             res_i32: Vec::new(),
@@ -114,6 +123,10 @@ impl Workspace {
         reset(&mut self.fhead, n, NONE);
         reset(&mut self.fnext, m, NONE);
         reset(&mut self.nh, n, NONE);
+        if self.visited.len() != n {
+            reset(&mut self.visited, n, 0);
+            self.wstamp = 0;
+        }
         reset(&mut self.entry, n, f64::INFINITY);
         reset(&mut self.entry_pred, n, NONE);
         reset(&mut self.entry_arc, n, NONE);
@@ -307,6 +320,8 @@ fn entries(g: &Graph, s: usize, ws: &mut Workspace) {
 /// LB + d(v) - d(t) <= dist(v, t) + d(v) - d(t) = 0, and LB is itself consistent.
 fn landmarks(g: &Graph, s: usize, ws: &mut Workspace) {
     ws.lm_count = 0;
+    reset(&mut ws.hstamp, g.n, 0);
+    reset(&mut ws.hval, g.n, 0.0);
     if g.directed {
         return;
     }
@@ -329,10 +344,10 @@ fn landmarks(g: &Graph, s: usize, ws: &mut Workspace) {
             break;
         }
         dijkstra::run(g, far as usize, &mut ws.lm_tree, ws.radix.get_or_insert_with(RadixHeap::new), AVOID_NOTHING);
-        let row = &mut ws.lm[l * n..(l + 1) * n];
         for v in 0..n {
             let x = ws.lm_tree.dist[v];
-            row[v] = x;
+            // Node-major layout: one node's landmark distances share a cache line.
+            ws.lm[v * LANDMARKS + l] = x;
             if x < nearest[v] {
                 nearest[v] = x;
             }
@@ -365,26 +380,34 @@ fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspace) -> bool
     let entry_pred = &ws.entry_pred;
     let entry_arc = &ws.entry_arc;
     let goal = d1[t];
-    let lm = &ws.lm[..ws.lm_count * n];
-    let h = |v: usize| -> f64 {
-        if lm.is_empty() {
+    let lm = &ws.lm[..];
+    let lc = ws.lm_count;
+    let mut lt = [0.0f64; LANDMARKS];
+    if lc > 0 {
+        lt[..lc].copy_from_slice(&lm[t * LANDMARKS..t * LANDMARKS + lc]);
+    }
+    let hstamp = &mut ws.hstamp;
+    let hval = &mut ws.hval;
+    let mut h = |v: usize| -> f64 {
+        if lc == 0 {
             return 0.0;
         }
+        if hstamp[v] == st {
+            return hval[v];
+        }
         let mut lb = (goal - d1[v]).abs();
-        let mut i = 0;
-        while i < lm.len() {
-            let x = (lm[i + t] - lm[i + v]).abs();
+        let row = &lm[v * LANDMARKS..v * LANDMARKS + lc];
+        for l in 0..lc {
+            let x = (lt[l] - row[l]).abs();
             if x > lb {
                 lb = x;
             }
-            i += n;
         }
         let r = lb + d1[v] - goal;
-        if r > 0.0 {
-            r
-        } else {
-            0.0
-        }
+        let r = if r > 0.0 { r } else { 0.0 };
+        hstamp[v] = st;
+        hval[v] = r;
+        r
     };
     ws.heap.clear();
     let mut q = Search {
@@ -508,7 +531,17 @@ fn add_flow(g: &Graph, ws: &mut Workspace, a: usize) {
 
 fn walk(g: &Graph, s: usize, t: usize, ws: &mut Workspace) -> Option<Path> {
     ws.walk.clear();
+    ws.wstamp = ws.wstamp.wrapping_add(1);
+    if ws.wstamp == 0 {
+        for x in ws.visited.iter_mut() {
+            *x = 0;
+        }
+        ws.wstamp = 1;
+    }
+    let mark = ws.wstamp;
+    let mut repeated = false;
     let mut u = s;
+    ws.visited[s] = mark;
     let limit = g.dst.len();
     while u != t {
         if ws.fstamp[u] != ws.stamp || ws.fhead[u] == NONE || ws.walk.len() > limit {
@@ -518,8 +551,21 @@ fn walk(g: &Graph, s: usize, t: usize, ws: &mut Workspace) -> Option<Path> {
         ws.fhead[u] = ws.fnext[a];
         ws.walk.push(a as u32);
         u = g.dst[a] as usize;
+        repeated |= ws.visited[u] == mark;
+        ws.visited[u] = mark;
     }
-    Some(simple_path(g, s, &ws.walk))
+    if repeated {
+        // Only zero-cost cycles can make the walk revisit a node; cut them out.
+        return Some(simple_path(g, s, &ws.walk));
+    }
+    let mut nodes = Vec::with_capacity(ws.walk.len() + 1);
+    nodes.push(s as u32);
+    let mut cost = 0.0;
+    for &a in ws.walk.iter() {
+        nodes.push(g.dst[a as usize]);
+        cost += g.w[a as usize];
+    }
+    Some(Path { nodes, arcs: ws.walk.clone(), cost })
 }
 
 /// How well `p` protects the primary path: disjoint from it, avoiding its next-hop node,
