@@ -69,6 +69,15 @@ async function tearDown(): Promise<void> {
 }
 
 /** One bounded iperf3 run (client in nsA → server in nsB); returns Gbit/s received. */
+const cpuPerGbit: Record<Variant, number[]> = {
+  baseline: [],
+  tc: [],
+  skb: [],
+  native: [],
+  skbEmpty: [],
+};
+let currentVariant: Variant = "baseline";
+
 async function iperf(): Promise<number> {
   const out = await sh("timeout", [
     String(SECONDS + 10),
@@ -86,7 +95,12 @@ async function iperf(): Promise<number> {
     "-J",
   ]);
   const json = JSON.parse(out);
-  return json.end.sum_received.bits_per_second / 1e9;
+  const gbps = json.end.sum_received.bits_per_second / 1e9;
+  const cpu = json.end.cpu_utilization_percent;
+  // CPU seconds per Gbit: the work per byte, which other load on the machine disturbs far
+  // less than it disturbs throughput (veth processing runs in the iperf3 processes' context).
+  cpuPerGbit[currentVariant].push((cpu.host_total + cpu.remote_total) / 100 / gbps);
+  return gbps;
 }
 
 /** Runs `fn` with the empty XDP program (x0_pass) attached in skb mode to the receiving veth. */
@@ -134,8 +148,10 @@ async function main(): Promise<void> {
   try {
     await new Promise((r) => setTimeout(r, 300));
     await iperf(); // warm-up, not recorded
+    cpuPerGbit.baseline.length = 0;
     for (let run = 0; run < RUNS; run++) {
       for (const variant of ["baseline", "tc", "skb", "native", "skbEmpty"] as Variant[]) {
+        currentVariant = variant;
         if (variant === "baseline") {
           results.baseline.push(await iperf());
           continue;
@@ -186,6 +202,10 @@ async function main(): Promise<void> {
       overheadPercent: Number(overhead.toFixed(2)),
       pairedRatioMedian: Number(paired.toFixed(4)),
       pairedOverheadPercent: Number((100 * (1 - paired)).toFixed(2)),
+      cpuSecondsPerGbitMedian: Number(median(cpuPerGbit[v]).toFixed(4)),
+      cpuCostOverheadPercent: Number(
+        (100 * (median(cpuPerGbit[v]) / median(cpuPerGbit.baseline) - 1)).toFixed(2),
+      ),
       meetsTarget: overhead <= TARGET_PERCENT,
     };
   };
@@ -201,7 +221,9 @@ async function main(): Promise<void> {
     baseline: {
       runsGbps: results.baseline.map((x) => Number(x.toFixed(3))),
       medianGbps: Number(base.toFixed(3)),
+      cpuSecondsPerGbitMedian: Number(median(cpuPerGbit.baseline).toFixed(4)),
     },
+    loadAverage: (await sh("cat", ["/proc/loadavg"])).trim(),
     skb: summary("skb"),
     native: summary("native"),
     skbEmpty: summary("skbEmpty"),

@@ -46,7 +46,10 @@ export function openLibbpf(path = "libbpf.so.1"): Libbpf {
     lib = Deno.dlopen(path, SYMBOLS);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
-    throw new LibbpfError(`Cannot load libbpf from ${path}: ${detail}`, 2, { op: "dlopen" });
+    throw new LibbpfError(`Cannot load libbpf from ${path}: ${detail}`, 2, {
+      op: "dlopen",
+      detail,
+    });
   }
   const api = bind(lib.symbols);
   cache.set(path, api);
@@ -78,7 +81,8 @@ function bind(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]): Libbpf {
     return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
   };
   const fail = (op: string, what: string, rc: number, verifierLog?: string): never => {
-    throw new LibbpfError(`${what}: ${strerror(rc)}`, Math.abs(rc), { op, verifierLog });
+    const detail = strerror(rc);
+    throw new LibbpfError(`${what}: ${detail}`, Math.abs(rc), { op, detail, verifierLog });
   };
   const str = (p: Deno.PointerValue): string =>
     p === null ? "" : Deno.UnsafePointerView.getCString(p);

@@ -13,16 +13,23 @@ export class LibbpfError extends Error {
   readonly op: string;
   /** The verifier log, when a load failed. */
   readonly verifierLog?: string;
+  /** The cause alone (e.g. libbpf's strerror text), for callers that add their own context. */
+  readonly detail: string;
   /**
    * @param message sentence-case message, detail after a colon
    * @param errno positive errno
-   * @param options failing call and verifier log
+   * @param options failing call, bare detail and verifier log
    */
-  constructor(message: string, errno: number, options: { op: string; verifierLog?: string }) {
+  constructor(
+    message: string,
+    errno: number,
+    options: { op: string; detail?: string; verifierLog?: string },
+  ) {
     super(message);
     this.name = "LibbpfError";
     this.errno = errno;
     this.op = options.op;
+    this.detail = options.detail ?? message;
     this.verifierLog = options.verifierLog;
   }
 }

@@ -120,18 +120,18 @@ export function fromLibbpfError(err: unknown, context: string): Error {
     });
   }
   if (err.errno === 1 || err.errno === 13) {
-    return new ForbiddenError(`${context}: ${err.message} (need CAP_NET_ADMIN and CAP_BPF)`, {
+    return new ForbiddenError(`${context}: ${err.detail} (need CAP_NET_ADMIN and CAP_BPF)`, {
       cause: err,
       details,
     });
   }
   if (err.errno === 95 || err.errno === 22 && err.op === "bpf_xdp_attach") {
-    return new X0Error("unsupported", `${context}: ${err.message}`, { cause: err, details });
+    return new X0Error("unsupported", `${context}: ${err.detail}`, { cause: err, details });
   }
   if (err.errno === 17 || err.errno === 16) {
-    return new X0Error("conflict", `${context}: ${err.message}`, { cause: err, details });
+    return new X0Error("conflict", `${context}: ${err.detail}`, { cause: err, details });
   }
-  return new UnavailableError(`${context}: ${err.message}${tail}`, { cause: err, details });
+  return new UnavailableError(`${context}: ${err.detail}${tail}`, { cause: err, details });
 }
 
 /**
@@ -152,7 +152,9 @@ export function loadObject(
     obj = libbpf.openObject(bytes, options.name);
   } catch (err) {
     throw new ValidationError(
-      `Cannot open eBPF object ${options.name}: ${(err as Error).message}`,
+      `Cannot open BPF object ${options.name}: ${
+        err instanceof LibbpfError ? err.detail : (err as Error).message
+      }`,
       {
         cause: err,
         details: { reason: "open_failed" },
@@ -167,7 +169,7 @@ export function loadObject(
     obj.close();
     throw err instanceof X0Error
       ? err
-      : fromLibbpfError(err, `Cannot load eBPF object ${options.name}`);
+      : fromLibbpfError(err, `Cannot load BPF object ${options.name}`);
   }
 }
 

@@ -190,3 +190,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "without capabilities (setpriv drops all) the agent logs one line and falls back",
+  ignore: !privileged,
+  fn: async () => {
+    const stateDir = await Deno.makeTempDir({ prefix: "x0bpf-state-" });
+    try {
+      const out = await new Deno.Command("setpriv", {
+        args: [
+          "--bounding-set=-all",
+          "--inh-caps=-all",
+          "--ambient-caps=-all",
+          "--",
+          Deno.execPath(),
+          "run",
+          "--quiet",
+          "--allow-read",
+          "--allow-write",
+          "--allow-ffi",
+          "--allow-env",
+          new URL("./unprivileged_agent.ts", import.meta.url).pathname,
+          stateDir,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      const report = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.equal(report.mode, "procfs");
+      assert.match(report.reason, /Operation not permitted|need CAP_/);
+      assert.equal(report.records.length, 1, JSON.stringify(report.records));
+      assert.equal(report.records[0].level, "warning");
+      assert.match(report.records[0].message, /falling back to \/proc\/net\/dev counters/);
+      assert.equal(findAttached(openLibbpf(), "lo"), null);
+    } finally {
+      await Deno.remove(stateDir, { recursive: true });
+    }
+  },
+});
