@@ -9,12 +9,13 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError, errorMessage, NotFoundError } from "../errors.ts";
-import type { TrustBundle } from "./bundle.ts";
+import { bundleToJwks, type TrustBundle } from "./bundle.ts";
 import {
   createFederation,
   federatedBundleSource,
   type FederationConfig,
   type FederationRelationship,
+  serveBundleEndpoint,
 } from "./federation.ts";
 import {
   initIssuerIdentity,
@@ -61,6 +62,8 @@ export interface NodeIdentityConfig {
   apiAudience: string;
   /** Federation relationships. */
   federation?: FederationConfig[];
+  /** Serve our bundle for other trust domains (https_spiffe) on this address. */
+  bundleEndpoint?: { host: string; port: number };
 }
 
 /** A running node identity. */
@@ -75,6 +78,8 @@ export interface NodeIdentity {
   readonly verifier: TokenVerifier;
   /** The built-in issuer, on issuer nodes. */
   readonly issuer?: BuiltinIssuer;
+  /** Port of our https_spiffe bundle endpoint, when serving one. */
+  readonly bundleEndpointPort?: number;
   /** Renews the SVID now (built-in modes; undefined with the Workload API). */
   readonly rotateNow?: () => Promise<X509Svid>;
   /** Stops rotation, federation refreshes and the Workload API stream; closes KV. */
@@ -201,7 +206,25 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
     });
   };
   for (const rel of rels) refresh(rel);
+  let bundleEndpointPort: number | undefined;
+  if (config.bundleEndpoint) {
+    try {
+      const ep = await serveBundleEndpoint({
+        ...config.bundleEndpoint,
+        svidSource,
+        bundleJson: () => bundleToJwks(local()),
+      });
+      closers.push(() => ep.close());
+      bundleEndpointPort = ep.port;
+    } catch (err) {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      for (const c of closers.reverse()) await c();
+      throw err;
+    }
+  }
   return {
+    bundleEndpointPort,
     svidSource,
     bundleSource,
     localBundle: () => local(),

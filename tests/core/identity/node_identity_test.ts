@@ -163,3 +163,62 @@ Deno.test("node identity: issuer node, member joins over HTTP, mTLS between them
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("node identity: two trust domains federate over their bundle endpoints and talk mTLS across domains", async () => {
+  const root = await Deno.makeTempDir({ prefix: "x0-node-fed-" });
+  const a = await startNodeIdentity({
+    dataDir: `${root}/a`,
+    trustDomain: "a.test",
+    nodeName: "ra",
+    role: "issuer",
+    apiAudience: "api",
+    bundleEndpoint: { host: "127.0.0.1", port: 0 },
+  });
+  let b: Awaited<ReturnType<typeof startNodeIdentity>> | undefined;
+  let server: Awaited<ReturnType<typeof listen>> | undefined;
+  try {
+    b = await startNodeIdentity({
+      dataDir: `${root}/b`,
+      trustDomain: "b.test",
+      nodeName: "rb",
+      role: "issuer",
+      apiAudience: "api",
+      federation: [{
+        trustDomain: "a.test",
+        bundleEndpointUrl: `https://127.0.0.1:${a.bundleEndpointPort}/`,
+        endpointSpiffeId: "spiffe://a.test/node/ra",
+        initialBundle: a.localBundle(),
+      }],
+    });
+    for (let i = 0; i < 100 && b.bundleSource.bundles().get("a.test")?.sequence !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual([...b.bundleSource.bundles().keys()].sort(), ["a.test", "b.test"]);
+    server = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      svidSource: b.svidSource,
+      bundleSource: b.bundleSource,
+      authorize: authorizePathPrefix("a.test", "/node"),
+      onConnection: (s) => s.close(),
+    });
+    // a does not federate with b, so a trusts b only through an explicit bundle here.
+    const s = await connect({
+      host: "127.0.0.1",
+      port: server.port,
+      svidSource: a.svidSource,
+      bundleSource: {
+        bundles: () => new Map([...a.bundleSource.bundles(), ["b.test", b!.localBundle()]]),
+      },
+      authorize: authorizePathPrefix("b.test", "/node"),
+    });
+    assert.equal(s.peerId.uri, "spiffe://b.test/node/rb");
+    s.close();
+    await s.closed;
+  } finally {
+    await server?.close();
+    await b?.close();
+    await a.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
