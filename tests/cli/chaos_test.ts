@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import {
   canRunPrivileged,
   createVethPair,
+  deliver,
   ipLinkShowsXdp,
-  sendUdp,
-  startUdpReceiver,
 } from "../core/ebpf/netns_fixture.ts";
 import { cli } from "../core/ebpf/cli_runner.ts";
 
@@ -27,9 +26,7 @@ Deno.test({
         assert.equal(await ipLinkShowsXdp(pair.nsB, pair.ifB), true);
       });
       await t.step(`${sent} packets lose ${percent} % ± 3 points`, async () => {
-        const rx = await startUdpReceiver(pair.nsB, { ip: pair.ipB, port: 7300, expected: sent });
-        await sendUdp(pair.nsA, { from: pair.ipA, to: pair.ipB, port: 7300, count: sent });
-        const received = await rx.finish();
+        const received = await deliver(pair, 7300, sent);
         const rate = 100 * (sent - received) / sent;
         assert.ok(Math.abs(rate - percent) <= 3, `measured ${rate} %`);
         const s = JSON.parse((await cli(["ebpf", "stats", ...where, "--json"])).stdout);

@@ -1,7 +1,7 @@
 /**
  * Test fixture: a veth pair between two fresh network namespaces (`x0bpf-<pid>-<n>-a|b`),
  * IPv6 disabled and static neighbour entries so the only traffic is what a test sends, plus
- * helpers to send/receive UDP inside a namespace and to check `ip link` for XDP.
+ * helpers to send UDP inside a namespace, count arrivals, and check `ip link` / `tc` for programs.
  *
  * @module
  */
@@ -158,7 +158,6 @@ export async function tcShowsIngressFilter(ns: string, dev: string): Promise<boo
 }
 
 const SENDER = new URL("./udp_sender.ts", import.meta.url).pathname;
-const RECEIVER = new URL("./udp_receiver.ts", import.meta.url).pathname;
 
 /** Sends `count` UDP datagrams of `size` payload bytes from inside `ns`. */
 export async function sendUdp(
@@ -184,58 +183,23 @@ export async function sendUdp(
   return Number(out.trim());
 }
 
-/** A UDP receiver running inside a namespace. */
-export interface UdpReceiver {
-  /** Waits until `expected` datagrams arrived or the line went idle; returns the count. */
-  finish(): Promise<number>;
+/**
+ * UDP datagrams that reached the UDP layer of namespace `ns` (delivered, refused for lack of a
+ * socket, or dropped on a full socket buffer): kernel counters from /proc/net/snmp, so the
+ * count does not depend on how fast a receiving process is scheduled.
+ */
+export async function udpArrivals(ns: string): Promise<number> {
+  const out = await run("ip", ["netns", "exec", ns, "cat", "/proc/net/snmp"]);
+  const [names, values] = out.split("\n").filter((l) => l.startsWith("Udp:"))
+    .map((l) => l.trim().split(/\s+/).slice(1));
+  const get = (name: string) => Number(values[names.indexOf(name)]);
+  return get("InDatagrams") + get("NoPorts") + get("RcvbufErrors");
 }
 
-/** Starts a UDP receiver in `ns` and resolves once it is bound. */
-export async function startUdpReceiver(
-  ns: string,
-  opts: { ip: string; port: number; expected: number; idleMs?: number; firstPacketMs?: number },
-): Promise<UdpReceiver> {
-  const child = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      ns,
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      "--allow-net",
-      "--unstable-net",
-      RECEIVER,
-      opts.ip,
-      String(opts.port),
-      String(opts.expected),
-      String(opts.idleMs ?? 1500),
-      String(opts.firstPacketMs ?? 20_000),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  const nextLine = async (): Promise<string> => {
-    while (!buffered.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("Receiver exited early");
-      buffered += value;
-    }
-    const i = buffered.indexOf("\n");
-    const line = buffered.slice(0, i);
-    buffered = buffered.slice(i + 1);
-    return line;
-  };
-  const first = await nextLine();
-  if (first !== "ready") throw new Error(`Receiver did not start: ${first}`);
-  return {
-    finish: async () => {
-      const line = await nextLine();
-      while (!(await reader.read()).done) { /* drain until the receiver exits */ }
-      await child.status;
-      return Number(line);
-    },
-  };
+/** Sends `count` UDP datagrams from side a to side b; returns how many reached b's UDP layer. */
+export async function deliver(pair: VethPair, port: number, count: number): Promise<number> {
+  const before = await udpArrivals(pair.nsB);
+  const sent = await sendUdp(pair.nsA, { from: pair.ipA, to: pair.ipB, port, count });
+  if (sent !== count) throw new Error(`Sender handed ${sent} of ${count} datagrams to the kernel`);
+  return await udpArrivals(pair.nsB) - before;
 }
