@@ -9,6 +9,14 @@ import { VERSION } from "./core/version.ts";
 import { serverCommand } from "./cli/server.ts";
 import { healthCommand } from "./cli/health.ts";
 import { statusCommand } from "./cli/status.ts";
+import { testbedCommand } from "./cli/testbed.ts";
+import { ebpfCommand } from "./cli/ebpf.ts";
+import { chaosCommand } from "./cli/chaos.ts";
+import { fabricCommand } from "./cli/fabric.ts";
+import { identityCommand } from "./cli/identity.ts";
+import { pathsCommand } from "./cli/paths.ts";
+import { anomalyCommand } from "./cli/anomaly.ts";
+import { kbCommand } from "./cli/kb.ts";
 
 /** Builds the root command with every subcommand registered. */
 export function buildProgram(): Command {
@@ -20,6 +28,14 @@ export function buildProgram(): Command {
   program.addCommand(serverCommand());
   program.addCommand(healthCommand());
   program.addCommand(statusCommand());
+  program.addCommand(ebpfCommand());
+  program.addCommand(chaosCommand());
+  program.addCommand(testbedCommand());
+  program.addCommand(identityCommand());
+  program.addCommand(fabricCommand());
+  program.addCommand(pathsCommand());
+  program.addCommand(anomalyCommand());
+  program.addCommand(kbCommand());
   // --- end commands ---
   return program;
 }
