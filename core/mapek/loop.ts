@@ -44,8 +44,10 @@ export interface MapekDeps {
   scheduler?: Scheduler;
   /** Isolation Forest trainer; default: the WASM core. Null disables the forest. */
   forestFit?: ForestFit | null;
-  /** Knowledge-base planner hook (core/knowledge). */
+  /** Knowledge-base planner hook (core/knowledge; see knowledge_hook.ts). */
   recommend?: Recommender;
+  /** Called with every finished incident (e.g. to add it to the knowledge base). */
+  onIncident?: (incident: Incident) => void | Promise<void>;
   /** Links measured elsewhere in the mesh, for localisation. */
   remoteLinks?: () => LinkLoss[];
   /** Network namespace of kernel routes the route executor edits (tests). */
@@ -241,6 +243,14 @@ export async function startMapek(config: Config, deps: MapekDeps): Promise<Mapek
       reason: plan.reason,
     });
     active.set(keyOf(d), { id: final.id, outcome: final.outcome, at: now(), diagnosis: d });
+    try {
+      await deps.onIncident?.(final);
+    } catch (err) {
+      log.warning("Incident hook failed for {id}: {error}", {
+        id: final.id,
+        error: errorMessage(err),
+      });
+    }
     return final;
   };
 
