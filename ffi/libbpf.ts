@@ -97,6 +97,12 @@ function bind(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]): Libbpf {
     maxEntries: s.bpf_map__max_entries(p),
   });
 
+  const slowEntries = (map: MapHandle) =>
+    api.keys(map).flatMap((key) => {
+      const value = api.lookup(map, key);
+      return value ? [{ key, value }] : [];
+    });
+
   const openObject = (bytes: Uint8Array, name: string): BpfObject => {
     // libbpf keeps a pointer to the buffer while the object is open: hold it here.
     const held = new Uint8Array(bytes);
@@ -205,7 +211,7 @@ function bind(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]): Libbpf {
     return new TextDecoder().decode(bytes.subarray(0, end < 0 ? 16 : end));
   };
 
-  return {
+  const api: Libbpf = {
     version: `${s.libbpf_major_version()}.${s.libbpf_minor_version()}`,
     possibleCpus,
     openObject,
@@ -339,9 +345,44 @@ function bind(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]): Libbpf {
       }
       return out;
     },
+    entries: (map) => {
+      const vsize = valueBufferSize(map);
+      const cap = map.maxEntries;
+      const keys = new Uint8Array(map.keySize * cap);
+      const values = new Uint8Array(vsize * cap);
+      const tokenSize = Math.max(map.keySize, 8);
+      let inBatch: Uint8Array<ArrayBuffer> | null = null;
+      let filled = 0;
+      // Bounded: each round returns at least one entry or ends the walk.
+      for (let round = 0; round <= cap && filled < cap; round++) {
+        const outBatch = new Uint8Array(tokenSize);
+        const count = new Uint32Array([cap - filled]);
+        const rc = s.bpf_map_lookup_batch(
+          map.fd,
+          inBatch,
+          outBatch,
+          keys.subarray(filled * map.keySize),
+          values.subarray(filled * vsize),
+          new Uint8Array(count.buffer),
+          null,
+        );
+        if (rc !== 0 && rc !== -2) {
+          if (round === 0 && (rc === -22 || rc === -95 || rc === -524)) return slowEntries(map);
+          fail("bpf_map_lookup_batch", `Cannot read map ${map.name}`, rc);
+        }
+        filled += count[0];
+        if (rc === -2 || count[0] === 0) break;
+        inBatch = outBatch;
+      }
+      return Array.from({ length: filled }, (_, i) => ({
+        key: keys.slice(i * map.keySize, (i + 1) * map.keySize),
+        value: values.slice(i * vsize, (i + 1) * vsize),
+      }));
+    },
     valueBufferSize,
     closeFd: (fd) => c.close(fd),
     strerror,
     takeLog: () => log.splice(0, log.length),
   };
+  return api;
 }

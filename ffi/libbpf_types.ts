@@ -149,6 +149,11 @@ export interface Libbpf {
   update(map: MapHandle, key: Uint8Array, value: Uint8Array): void;
   /** Deletes a key; false when it was absent. */
   delete(map: MapHandle, key: Uint8Array): boolean;
+  /**
+   * Every key and value of a map, in as few syscalls as the kernel allows (batch lookup,
+   * falling back to key iteration plus lookups where batching is unsupported).
+   */
+  entries(map: MapHandle): { key: Uint8Array; value: Uint8Array }[];
   /** All keys of a hash map (bounded by max entries). */
   keys(map: MapHandle): Uint8Array[];
   /** Size of a value buffer for this map (per-CPU aware). */

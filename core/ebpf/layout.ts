@@ -62,14 +62,19 @@ export const NEIGH_KEY_SIZE = 8;
 const FILTER_ETHERTYPE = 1;
 const FILTER_IPPROTO = 2;
 
-/** Sums `fields` u64 values across per-CPU slots of `stride` bytes. */
+/**
+ * Sums `fields` u64 values across per-CPU slots of `stride` bytes. Reads each u64 as two u32
+ * halves (exact below 2^53, the range of a JS number) to stay off the slow BigInt path.
+ */
 export function sumPerCpu(bytes: Uint8Array, fields: number, stride: number): number[] {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const cpus = Math.floor(bytes.length / stride);
   const out = new Array<number>(fields).fill(0);
   for (let cpu = 0; cpu < cpus; cpu++) {
+    const base = cpu * stride;
     for (let f = 0; f < fields; f++) {
-      out[f] += Number(v.getBigUint64(cpu * stride + f * 8, true));
+      const at = base + f * 8;
+      out[f] += v.getUint32(at, true) + v.getUint32(at + 4, true) * 0x1_0000_0000;
     }
   }
   return out;
@@ -105,9 +110,13 @@ export function decodeChaosStats(bytes: Uint8Array): ChaosStats {
   return { seen, dropped };
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 /** Formats a neighbour key as "aa:bb:cc:dd:ee:ff". */
 export function macFromKey(key: Uint8Array): string {
-  return [...key.subarray(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join(":");
+  return `${HEX[key[0]]}:${HEX[key[1]]}:${HEX[key[2]]}:${HEX[key[3]]}:${HEX[key[4]]}:${
+    HEX[key[5]]
+  }`;
 }
 
 /** Encodes a chaos configuration as struct x0_chaos_cfg. */

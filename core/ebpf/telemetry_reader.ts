@@ -71,11 +71,10 @@ export function readTelemetryMaps(
   const raw = libbpf.lookup(maps.iface_stats, keyZero());
   const st = raw ? decodeIfaceStats(raw) : null;
   const neighbours: NeighbourCounters[] = [];
-  for (const key of libbpf.keys(maps.neigh_stats)) {
-    const value = libbpf.lookup(maps.neigh_stats, key);
-    if (value) neighbours.push({ mac: macFromKey(key), ...decodeNeighStats(value) });
+  for (const { key, value } of libbpf.entries(maps.neigh_stats)) {
+    neighbours.push({ mac: macFromKey(key), ...decodeNeighStats(value) });
   }
-  neighbours.sort((a, b) => a.mac.localeCompare(b.mac));
+  neighbours.sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
   return {
     iface: where.iface,
     netns: where.netns ?? null,

@@ -96,6 +96,13 @@ Deno.test({
         const seen = b.keys(m).map((k) => k[5]).sort();
         assert.deepEqual(seen, [1, 2, 3]);
         assert.equal(new DataView(b.lookup(m, keys[0])!.buffer).getBigUint64(0, true), 9n);
+        const all = b.entries(m);
+        assert.deepEqual(
+          all.map((e) => e.key[5]).sort(),
+          [1, 2, 3],
+          "batch lookup sees the same keys",
+        );
+        assert.ok(all.every((e) => new DataView(e.value.buffer).getBigUint64(0, true) === 9n));
         assert.equal(b.delete(m, keys[0]), true);
         assert.equal(b.delete(m, keys[0]), false);
         assert.equal(b.lookup(m, keys[0]), null);
@@ -128,5 +135,36 @@ Deno.test({
     assert.equal(b.xdpQuery(1).progId, 0);
     assert.equal(b.strerror(-1), "Operation not permitted");
     assert.equal(b.strerror(2), "No such file or directory");
+  },
+});
+
+Deno.test({
+  name: "entries() (batch lookup) equals key iteration plus lookups on random contents",
+  ignore: !privileged,
+  fn: () => {
+    const b = lib();
+    const obj = b.openObject(Deno.readFileSync(objectPath("x0_telemetry")), "telemetry");
+    try {
+      obj.load();
+      const m = obj.map("neigh_stats");
+      let seed = 99;
+      const rand = () => (seed = (seed * 48271) % 2147483647);
+      for (let round = 0; round < 5; round++) {
+        for (const k of b.keys(m)) b.delete(m, k);
+        const n = rand() % 400;
+        for (let i = 0; i < n; i++) {
+          const key = new Uint8Array(8);
+          key.set([2, round, rand() & 0xff, rand() & 0xff, rand() & 0xff, rand() & 0xff]);
+          const value = new Uint8Array(b.valueBufferSize(m)).map(() => rand() & 0xff);
+          b.update(m, key, value);
+        }
+        const hex = (u: Uint8Array) => [...u].map((x) => x.toString(16).padStart(2, "0")).join("");
+        const reference = b.keys(m).map((k) => `${hex(k)}=${hex(b.lookup(m, k)!)}`).sort();
+        const batched = b.entries(m).map((e) => `${hex(e.key)}=${hex(e.value)}`).sort();
+        assert.deepEqual(batched, reference, `round ${round}, ${n} inserts`);
+      }
+    } finally {
+      obj.close();
+    }
   },
 });
