@@ -53,12 +53,15 @@ export function cpuPerCall(runs: number, fn: (i: number) => void): number {
   return Math.round(((c.user + c.system) / 1000 / runs) * 1000) / 1000;
 }
 
-/** The 1-minute load average (from /proc/loadavg), to judge how noisy a run was. */
-export async function loadAverage(): Promise<number> {
+/**
+ * The 1-minute load average, to judge how noisy a run was (needs --allow-sys=loadavg; null
+ * without it).
+ */
+export function loadAverage(): Promise<number | null> {
   try {
-    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+    return Promise.resolve(Math.round(Deno.loadavg()[0] * 100) / 100);
   } catch {
-    return NaN;
+    return Promise.resolve(null);
   }
 }
 
