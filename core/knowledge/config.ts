@@ -27,7 +27,7 @@ export const KnowledgeConfigSchema = z.object({
   text_weight: z.number().min(0).max(1).default(0.5),
   /** Vector-only hits below this cosine similarity are dropped. */
   similarity_threshold: z.number().min(-1).max(1).default(0.7),
-  hnsw_m: z.int().min(2).max(128).default(16),
+  hnsw_m: z.int().min(2).max(128).default(32),
   hnsw_ef_construction: z.int().min(8).max(2000).default(64),
   hnsw_ef_search: z.int().min(8).max(5000).default(160),
 }).strict();

@@ -13,7 +13,7 @@ const log = getLogger(["x0", "knowledge"]);
 
 /** HNSW build and search parameters. */
 export interface HnswParams {
-  /** Links per node (default 16). */
+  /** Links per node (default 32). */
   m: number;
   /** Candidate list size while inserting (default 64). */
   efConstruction: number;
@@ -22,7 +22,7 @@ export interface HnswParams {
 }
 
 /** Defaults measured in bench/kb.ts to give recall@10 >= 0.95 at 100k documents. */
-export const DEFAULT_HNSW: HnswParams = { m: 16, efConstruction: 64, efSearch: 160 };
+export const DEFAULT_HNSW: HnswParams = { m: 32, efConstruction: 64, efSearch: 160 };
 
 // deno-lint-ignore no-explicit-any
 type HnswLib = any;
@@ -137,11 +137,17 @@ export class HnswIndex {
    * @param vector query vector
    * @param k how many
    * @param filter optional predicate on slots, applied inside the graph walk
+   * @param efSearch candidate list size for this query (default: the index's efSearch)
    */
-  search(vector: Float32Array, k: number, filter?: (slot: number) => boolean): ScoredSlot[] {
+  search(
+    vector: Float32Array,
+    k: number,
+    filter?: (slot: number) => boolean,
+    efSearch?: number,
+  ): ScoredSlot[] {
     if (this.#count === 0 || k <= 0) return [];
     const kk = Math.min(k, this.#count);
-    const ef = Math.max(this.#params.efSearch, kk);
+    const ef = Math.max(efSearch ?? this.#params.efSearch, kk);
     if (this.#index.getEfSearch() !== ef) this.#index.setEfSearch(ef);
     const res = this.#index.searchKnn(Array.from(vector), kk, filter);
     const out: ScoredSlot[] = [];

@@ -22,6 +22,7 @@ import { type DocFilter, isActive, matches } from "./filter.ts";
 import { fuse, type Fused, type FusionOptions } from "./fusion.ts";
 import { hashEmbedder } from "./hash_embedder.ts";
 import { HnswIndex, type HnswParams } from "./hnsw_index.ts";
+import { pushTopK, type ScoredSlot } from "./bm25_index.ts";
 import { type MetricSignature, signatureOf, signatureSimilarity } from "./signature.ts";
 import { bm25TextIndex, type TextEngine, type TextIndex } from "./text_index.ts";
 import { type OramaTextIndex, oramaTextIndex } from "./orama_index.ts";
@@ -45,6 +46,19 @@ const searchSeconds = metric("knowledge_search_duration_seconds", () =>
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [registry],
   }));
+
+/** Vectors inserted into HNSW per background step (~30 ms of work on this machine kind). */
+const INDEX_CHUNK = 32;
+
+/** Filtered vector searches matching at most this many documents scan them exactly. */
+const EXACT_SCAN_MAX = 8192;
+
+/** Dot product of two unit vectors (their cosine). */
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
 
 /** Default minimum cosine similarity for a vector-only candidate. */
 export const DEFAULT_MIN_SIMILARITY = 0.7;
@@ -84,6 +98,8 @@ export interface SearchRequest extends DocFilter {
   signature?: MetricSignature;
   /** Share of the final score given to the signature similarity (default 0.5). */
   signatureWeight?: number;
+  /** HNSW candidate list size for this query (recall/latency trade-off). */
+  efSearch?: number;
 }
 
 /** One search result. */
@@ -124,6 +140,10 @@ export class KnowledgeBase {
   #byId = new Map<string, number>();
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Slots whose vectors are not in HNSW yet (FIFO from #pendingHead); searched exactly. */
+  #pending: number[] = [];
+  #pendingHead = 0;
+  #indexer: Promise<void> | undefined;
 
   private constructor(
     dir: string,
@@ -343,7 +363,7 @@ export class KnowledgeBase {
       // The threshold gates the vector leg: neighbours less similar than minSimilarity neither
       // appear nor vote in the fusion (a weak neighbour list is noise, not evidence).
       if (qv.some((x) => x !== 0)) {
-        vec = this.#hnsw.search(qv, pool, accept).filter((c) => c.score >= minSim);
+        vec = this.#vectorSearch(qv, pool, accept, req.efSearch).filter((c) => c.score >= minSim);
       } else qv = undefined;
     }
     let fused: (Fused & { sig?: number })[] = fuse(text, vec, {
@@ -385,25 +405,108 @@ export class KnowledgeBase {
     return this.#serial(async () => {
       if (this.#closed) return;
       this.#closed = true;
+      await this.#indexer;
       const t = this.#text as Partial<OramaTextIndex>;
       if (t.save) await t.save(`${this.#dir}/orama.json`, this.#store.stamp);
     });
   }
 
   #index(docs: readonly KnowledgeDocument[], text: boolean): void {
-    const slots: number[] = [];
-    const vecs: Float32Array[] = [];
     for (const d of docs) {
       const slot = this.#slots.length;
       this.#slots.push(d);
       this.#byId.set(d.id, slot);
       if (text) this.#text.add(slot, d);
-      if (d.embedding.some((x) => x !== 0)) {
-        slots.push(slot);
-        vecs.push(d.embedding);
+      if (d.embedding.some((x) => x !== 0)) this.#pending.push(slot);
+    }
+    this.#kick();
+  }
+
+  /**
+   * Resolves when every stored vector is in HNSW (the index builds in the background after
+   * open and ingest; until then searches scan the pending vectors exactly).
+   */
+  async whenIndexed(): Promise<void> {
+    while (this.#indexer) await this.#indexer;
+  }
+
+  /** Vectors still waiting for HNSW insertion. */
+  get pendingVectors(): number {
+    return this.#pending.length - this.#pendingHead;
+  }
+
+  /** Starts the background indexer when there is work and none is running. */
+  #kick(): void {
+    if (this.#indexer || this.#closed || this.pendingVectors === 0) return;
+    // .finally runs asynchronously, so #indexer is always assigned before it is cleared.
+    this.#indexer = this.#drain().finally(() => {
+      this.#indexer = undefined;
+      this.#kick();
+    });
+  }
+
+  /**
+   * Inserts pending vectors into HNSW in small chunks, yielding to the event loop between
+   * chunks so an agent keeps probing and answering while 100k vectors are indexed.
+   */
+  async #drain(): Promise<void> {
+    while (!this.#closed && this.#pendingHead < this.#pending.length) {
+      await new Promise((r) => setTimeout(r, 0));
+      if (this.#closed) return;
+      const end = Math.min(this.#pending.length, this.#pendingHead + INDEX_CHUNK);
+      const slots: number[] = [];
+      const vecs: Float32Array[] = [];
+      for (let i = this.#pendingHead; i < end; i++) {
+        const d = this.#slots[this.#pending[i]];
+        if (d) {
+          slots.push(this.#pending[i]);
+          vecs.push(d.embedding);
+        }
+      }
+      this.#hnsw.add(slots, vecs);
+      this.#pendingHead = end;
+      if (this.#pendingHead === this.#pending.length) {
+        this.#pending = [];
+        this.#pendingHead = 0;
       }
     }
-    this.#hnsw.add(slots, vecs);
+  }
+
+  /** HNSW for indexed vectors plus an exact scan of pending ones, merged best first. */
+  #vectorSearch(
+    qv: Float32Array,
+    k: number,
+    accept: ((slot: number) => boolean) | undefined,
+    efSearch: number | undefined,
+  ): ScoredSlot[] {
+    if (accept) {
+      // A selective filter makes the graph walk visit many rejected nodes (each a wasm→JS
+      // callback); scanning the few matching vectors exactly is faster and exact.
+      const matching: number[] = [];
+      for (const slot of this.#byId.values()) {
+        if (accept(slot) && matching.push(slot) > EXACT_SCAN_MAX) break;
+      }
+      if (matching.length <= EXACT_SCAN_MAX) {
+        const top: ScoredSlot[] = [];
+        for (const slot of matching) {
+          const d = this.#slots[slot]!;
+          if (d.embedding.some((x) => x !== 0)) {
+            pushTopK(top, { slot, score: dot(qv, d.embedding) }, k);
+          }
+        }
+        return top;
+      }
+    }
+    const out = this.#hnsw.search(qv, k, accept, efSearch);
+    if (this.#pendingHead === this.#pending.length) return out;
+    const top: ScoredSlot[] = [...out];
+    for (let i = this.#pendingHead; i < this.#pending.length; i++) {
+      const slot = this.#pending[i];
+      const d = this.#slots[slot];
+      if (!d || (accept && !accept(slot))) continue;
+      pushTopK(top, { slot, score: dot(qv, d.embedding) }, k);
+    }
+    return top.sort((a, b) => b.score - a.score || a.slot - b.slot).slice(0, k);
   }
 
   #unindex(id: string): void {

@@ -222,3 +222,58 @@ Deno.test("KnowledgeBase.search() validates k and q, applies the vector threshol
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("KnowledgeBase serves exact vector results while HNSW builds in the background", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
+  try {
+    let kb = await KnowledgeBase.open(dir);
+    const docs = syntheticCorpus(600);
+    await kb.add(docs);
+    await kb.close();
+    kb = await KnowledgeBase.open(dir);
+    assert.ok(kb.pendingVectors > 0, "reopen queues the stored vectors for HNSW");
+    const q = docs[123].content;
+    const early = await kb.search({ q, k: 5, mode: "vector", minSimilarity: -1 });
+    assert.equal(early[0].id, "syn-123");
+    await kb.whenIndexed();
+    assert.equal(kb.pendingVectors, 0);
+    const late = await kb.search({ q, k: 5, mode: "vector", minSimilarity: -1 });
+    assert.deepEqual(late.map((h) => h.id), early.map((h) => h.id));
+    await kb.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KnowledgeBase filtered vector search equals an exact scan of the matching documents", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
+  try {
+    const kb = await KnowledgeBase.open(dir, { cache: false });
+    const docs = syntheticCorpus(1500, 5);
+    await kb.add(docs);
+    await kb.whenIndexed();
+    const { hashEmbed } = await import("../../../core/knowledge/hash_embedder.ts");
+    for (let i = 0; i < 20; i++) {
+      const q = docs[i * 7].content.split(" ").slice(0, 6).join(" ");
+      const qv = hashEmbed(q);
+      const want = docs.filter((d) => d.document_type === "incident" && d.tags!.includes("network"))
+        .map((d) => {
+          const v = kb.document(d.id!)!.embedding;
+          return { id: d.id!, s: v.reduce((acc, x, j) => acc + x * qv[j], 0) };
+        })
+        .sort((a, b) => b.s - a.s).slice(0, 5);
+      const got = await kb.search({
+        q,
+        k: 5,
+        mode: "vector",
+        minSimilarity: -1,
+        type: "incident",
+        tags: ["network"],
+      });
+      assert.deepEqual(got.map((h) => h.id), want.map((w) => w.id));
+    }
+    await kb.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
