@@ -69,9 +69,19 @@ export function addAttachEntry(stateDir: string, entry: AttachEntry): void {
   writeAttachRecord(stateDir, [...rest, entry]);
 }
 
-/** Removes the entry for a netns and interface, if any. */
-export function removeAttachEntry(stateDir: string, netns: string | null, iface: string): void {
+/**
+ * Removes the entry for a netns and interface, if any; with `progId`, only an entry for that
+ * exact program (a stale session must not drop the record of the program that replaced it).
+ */
+export function removeAttachEntry(
+  stateDir: string,
+  netns: string | null,
+  iface: string,
+  progId?: number,
+): void {
   const entries = readAttachRecord(stateDir);
-  const rest = entries.filter((e) => !(e.netns === netns && e.iface === iface));
+  const rest = entries.filter((e) =>
+    !(e.netns === netns && e.iface === iface && (progId === undefined || e.progId === progId))
+  );
   if (rest.length !== entries.length) writeAttachRecord(stateDir, rest);
 }

@@ -291,6 +291,8 @@ export function detachXdp(
     }
     log.info("Detached XDP program {name} (id {progId}) from {iface}", { ...current, iface });
   }
-  if (options.stateDir) removeAttachEntry(options.stateDir, options.netns ?? null, iface);
+  if (options.stateDir) {
+    removeAttachEntry(options.stateDir, options.netns ?? null, iface, options.progId);
+  }
   return ours ? current : null;
 }

@@ -110,6 +110,8 @@ export function detachTc(
       iface,
     });
   }
-  if (options.stateDir) removeAttachEntry(options.stateDir, options.netns ?? null, iface);
+  if (options.stateDir) {
+    removeAttachEntry(options.stateDir, options.netns ?? null, iface, options.progId);
+  }
   return ours ? current : null;
 }

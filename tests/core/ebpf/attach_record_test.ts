@@ -29,6 +29,8 @@ Deno.test("attach record keeps one entry per namespace and interface across rewr
     const all = readAttachRecord(dir);
     assert.equal(all.length, 2);
     assert.equal(all.find((e) => e.netns === null)?.progId, 43);
+    removeAttachEntry(dir, null, "eth0", 42);
+    assert.equal(readAttachRecord(dir).length, 2, "progId 42 was replaced by 43: nothing removed");
     removeAttachEntry(dir, "ns1", "eth0");
     assert.deepEqual(readAttachRecord(dir).map((e) => e.netns), [null]);
   } finally {

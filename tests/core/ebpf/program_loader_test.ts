@@ -211,6 +211,7 @@ for (const mode of ["skb", "tc"] as const) {
             // The stale session stopping must not detach the program that replaced it.
             first.stop();
             assert.equal(ours(pair)?.progId, now);
+            assert.deepEqual(readAttachRecord(stateDir).map((e) => e.progId), [now], "record kept");
           } finally {
             first.stop();
             second.stop();
