@@ -9,8 +9,8 @@ import { getLogger } from "@logtape/logtape";
 import type { Libbpf } from "../../ffi/libbpf.ts";
 import { libc } from "../../ffi/libc.ts";
 import { type AttachEntry, readAttachRecord, writeAttachRecord } from "./attach_record.ts";
-import { detachXdp } from "./program_loader.ts";
-import { detachTc } from "./tc_loader.ts";
+import { detachXdp, findAttached } from "./program_loader.ts";
+import { detachTc, findAttachedTc } from "./tc_loader.ts";
 
 const log = getLogger(["x0", "ebpf"]);
 
@@ -23,7 +23,13 @@ export function cleanupStale(libbpf: Libbpf, stateDir: string): AttachEntry[] {
   const keep: AttachEntry[] = [];
   const detached: AttachEntry[] = [];
   for (const e of entries) {
-    if (e.pid !== Deno.pid && libc().processExists(e.pid)) {
+    if (e.pid === Deno.pid) {
+      // Attached by this very process (another session): live if the program is still there;
+      // otherwise a leftover from an earlier boot whose pid we happen to reuse.
+      if (stillAttached(libbpf, e)) keep.push(e);
+      continue;
+    }
+    if (libc().processExists(e.pid)) {
       keep.push(e);
       continue;
     }
@@ -49,4 +55,16 @@ export function cleanupStale(libbpf: Libbpf, stateDir: string): AttachEntry[] {
     });
   }
   return detached;
+}
+
+function stillAttached(libbpf: Libbpf, e: AttachEntry): boolean {
+  try {
+    const netns = e.netns ?? undefined;
+    const found = e.mode === "tc"
+      ? findAttachedTc(libbpf, e.iface, netns)
+      : findAttached(libbpf, e.iface, netns);
+    return found?.progId === e.progId;
+  } catch {
+    return false;
+  }
 }

@@ -193,6 +193,9 @@ for (const mode of ["skb", "tc"] as const) {
           });
           assert.equal(first.mode, "ebpf");
           const staleId = ours(pair)!.progId;
+          // A second session of the same process treats the first one's entry as live.
+          assert.deepEqual(cleanupStale(libbpf, stateDir), []);
+          assert.equal(ours(pair)?.progId, staleId);
           // Pretend the process died: rewrite the record's pid to one that does not exist.
           const path = `${stateDir}/ebpf_attached.json`;
           const rec = JSON.parse(await Deno.readTextFile(path));
