@@ -88,6 +88,32 @@ Deno.test("routeTable() on geometric meshes agrees with the pairwise Suurballe o
   }
 });
 
+Deno.test("routeTable() on a directed mesh with asymmetric costs agrees with pairwise Suurballe", async (t) => {
+  // Every undirected link becomes two arcs whose costs differ by up to 50 %, as when each
+  // router advertises its own measured cost.
+  const und = geometricMesh(seededRandom(17), 250, 0.12);
+  const rand = seededRandom(5);
+  const csr: CsrGraph = {
+    ...und,
+    directed: true,
+    weights: und.weights.map((w) => w * (1 + 0.5 * rand())),
+    links: Int32Array.from(und.links.keys()),
+  };
+  using g = core.graph(csr);
+  for (const mode of ["node", "edge"] as const) {
+    await t.step(`${mode}-disjoint, 3 sources`, () => {
+      const optimum: Optimum = (s, dest) => {
+        const r = g.disjointPaths(csr.ids[s], csr.ids[dest], { k: 2, disjoint: mode });
+        return { count: r.paths.length, cost: r.total_cost };
+      };
+      for (const s of [0, 7, 42]) {
+        const r = checkTable(csr, g, s, mode, optimum, "directed mesh");
+        assert.ok(r.disjoint > r.entries / 4, `few disjoint backups: ${r.disjoint}/${r.entries}`);
+      }
+    });
+  }
+});
+
 Deno.test("routeTable() falls back to a link-protecting backup when no disjoint pair exists", () => {
   // s-a-t with a detour s-b-a: every path to t crosses a, so only the link s-a can be avoided.
   const csr: CsrGraph = {

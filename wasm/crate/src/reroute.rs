@@ -22,7 +22,7 @@ pub const KIND_NODE: i32 = 2;
 pub const KIND_LINK: i32 = 3;
 
 const RESID: i32 = -2;
-/// Landmarks for the A* bound of the second search (undirected graphs only).
+/// Landmarks for the A* bound of the second search.
 const LANDMARKS: usize = 8;
 const SPLIT: i32 = -3;
 
@@ -314,21 +314,21 @@ fn entries(g: &Graph, s: usize, ws: &mut Workspace) {
 }
 
 /// Picks landmarks by farthest-point selection (starting from the node farthest from s) and
-/// stores their distance arrays. With LB(v, t) = max over landmarks |d_L(t) - d_L(v)|, a lower
-/// bound on the true distance v -> t, h(v) = max(0, LB(v, t) + d(v) - d(t)) bounds the
+/// stores their distance arrays. LB(v, t), a lower bound on the true distance v -> t, is
+/// max over landmarks of |d_L(t) - d_L(v)| on undirected graphs, and of d(L, t) - d(L, v) and
+/// d(v, L) - d(t, L) on directed ones (ALT). h(v) = max(0, LB(v, t) + d(v) - d(t)) bounds the
 /// reduced-cost distance to t and is consistent on every residual arc: on primary-path nodes
 /// LB + d(v) - d(t) <= dist(v, t) + d(v) - d(t) = 0, and LB is itself consistent.
 fn landmarks(g: &Graph, s: usize, ws: &mut Workspace) {
     ws.lm_count = 0;
     reset(&mut ws.hstamp, g.n, 0);
     reset(&mut ws.hval, g.n, 0.0);
-    if g.directed {
-        return;
-    }
     let n = g.n;
+    // Directed graphs also need distances *to* each landmark, from the reversed graph.
+    let reversed = if g.directed { Some(reverse(g)) } else { None };
     ws.lm.clear();
-    ws.lm.resize(LANDMARKS * n, 0.0);
-    // nearest[v] = distance from v to the closest landmark so far (s counts as the first).
+    ws.lm.resize(2 * LANDMARKS * n, f64::INFINITY);
+    // nearest[v] = distance from the closest landmark so far (s counts as the first).
     let mut nearest: Vec<f64> = ws.primary.dist.clone();
     for l in 0..LANDMARKS {
         let mut far = NONE;
@@ -343,13 +343,20 @@ fn landmarks(g: &Graph, s: usize, ws: &mut Workspace) {
         if far == NONE {
             break;
         }
-        dijkstra::run(g, far as usize, &mut ws.lm_tree, ws.radix.get_or_insert_with(RadixHeap::new), AVOID_NOTHING);
+        let heap = ws.radix.get_or_insert_with(RadixHeap::new);
+        dijkstra::run(g, far as usize, &mut ws.lm_tree, heap, AVOID_NOTHING);
         for v in 0..n {
             let x = ws.lm_tree.dist[v];
             // Node-major layout: one node's landmark distances share a cache line.
-            ws.lm[v * LANDMARKS + l] = x;
+            ws.lm[v * 2 * LANDMARKS + l] = x;
             if x < nearest[v] {
                 nearest[v] = x;
+            }
+        }
+        if let Some(rg) = &reversed {
+            dijkstra::run(rg, far as usize, &mut ws.lm_tree, heap, AVOID_NOTHING);
+            for v in 0..n {
+                ws.lm[v * 2 * LANDMARKS + LANDMARKS + l] = ws.lm_tree.dist[v];
             }
         }
         ws.lm_count = l + 1;
@@ -357,12 +364,38 @@ fn landmarks(g: &Graph, s: usize, ws: &mut Workspace) {
     let _ = s;
 }
 
+/// The graph with every arc turned around (for distances to a node).
+fn reverse(g: &Graph) -> Graph {
+    let n = g.n;
+    let m = g.dst.len();
+    let mut off = vec![0u32; n + 1];
+    for a in 0..m {
+        off[g.dst[a] as usize + 1] += 1;
+    }
+    for v in 0..n {
+        off[v + 1] += off[v];
+    }
+    let mut fill: Vec<u32> = off[..n].to_vec();
+    let mut dst = vec![0u32; m];
+    let mut w = vec![0.0f64; m];
+    let mut src = vec![0u32; m];
+    for a in 0..m {
+        let v = g.dst[a] as usize;
+        let i = fill[v] as usize;
+        fill[v] += 1;
+        dst[i] = g.src[a];
+        w[i] = g.w[a];
+        src[i] = v as u32;
+    }
+    Graph { n, directed: true, off, dst, w, twin: vec![NONE; m], src }
+}
+
 /// Suurballe's second search on the implicit residual graph, restricted to the subtree of
 /// the destination's first hop; true when t is reachable. States: node v (for a node-disjoint
 /// search, v_in of a primary-path interior node) and n + v (v_out of such a node).
 ///
-/// On undirected graphs the search is goal-directed (A*) with the landmark bound of
-/// `landmarks` (s itself is a landmark too: its term is 2 max(0, d(v) - d(t))).
+/// The search is goal-directed (A*) with the landmark bound of `landmarks` (s itself is a
+/// landmark too; on undirected graphs its term is 2 max(0, d(v) - d(t))).
 fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspace) -> bool {
     let n = g.n;
     let st = ws.stamp;
@@ -382,12 +415,17 @@ fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspace) -> bool
     let goal = d1[t];
     let lm = &ws.lm[..];
     let lc = ws.lm_count;
-    let mut lt = [0.0f64; LANDMARKS];
+    let directed = g.directed;
+    let stride = 2 * LANDMARKS;
+    let mut lt = [0.0f64; 2 * LANDMARKS];
     if lc > 0 {
-        lt[..lc].copy_from_slice(&lm[t * LANDMARKS..t * LANDMARKS + lc]);
+        lt.copy_from_slice(&lm[t * stride..(t + 1) * stride]);
     }
     let hstamp = &mut ws.hstamp;
     let hval = &mut ws.hval;
+    // Lower bound on dist(v, t), turned into a bound on the reduced-cost distance. Terms with
+    // an infinite distance are either skipped (NaN, -inf) or +inf, which is exact: then v
+    // cannot reach t.
     let mut h = |v: usize| -> f64 {
         if lc == 0 {
             return 0.0;
@@ -395,12 +433,27 @@ fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspace) -> bool
         if hstamp[v] == st {
             return hval[v];
         }
-        let mut lb = (goal - d1[v]).abs();
-        let row = &lm[v * LANDMARKS..v * LANDMARKS + lc];
-        for l in 0..lc {
-            let x = (lt[l] - row[l]).abs();
-            if x > lb {
-                lb = x;
+        let row = &lm[v * stride..(v + 1) * stride];
+        let mut lb;
+        if directed {
+            lb = goal - d1[v];
+            for l in 0..lc {
+                let a = lt[l] - row[l]; // d(L, t) - d(L, v)
+                if a > lb {
+                    lb = a;
+                }
+                let b = row[LANDMARKS + l] - lt[LANDMARKS + l]; // d(v, L) - d(t, L)
+                if b > lb {
+                    lb = b;
+                }
+            }
+        } else {
+            lb = (goal - d1[v]).abs();
+            for l in 0..lc {
+                let x = (lt[l] - row[l]).abs();
+                if x > lb {
+                    lb = x;
+                }
             }
         }
         let r = lb + d1[v] - goal;
@@ -420,12 +473,13 @@ fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspace) -> bool
     };
     let mut next_seed = 0usize;
     loop {
-        let seed_key = if next_seed < seeds.len() { entry[seeds[next_seed] as usize] } else { f64::INFINITY };
+        let have_seed = next_seed < seeds.len();
+        let seed_key = if have_seed { entry[seeds[next_seed] as usize] } else { f64::INFINITY };
         let top = q.heap.peek_key();
-        if seed_key.is_infinite() && top.is_none() {
-            return false;
+        if !have_seed && top.map_or(true, |k| k == f64::INFINITY) {
+            return false; // nothing left, or only nodes the A* bound proved cannot reach t
         }
-        if top.map_or(true, |k| seed_key <= k) {
+        if have_seed && top.map_or(true, |k| seed_key <= k) {
             let v = seeds[next_seed] as usize;
             next_seed += 1;
             q.relax(v, seed_key, h(v), entry_pred[v] as usize, entry_arc[v]);
