@@ -147,7 +147,8 @@ export function createFabricView(
         s = await read();
       } catch (err) {
         polls.inc({ backend: options.backend, result: "error" });
-        if (error === null) {
+        // one line per outage; a failing first read is reported by whoever started the view
+        if (error === null && latest !== null) {
           log.warn("Cannot read the {backend} fabric: {error}", {
             backend: options.backend,
             error: errorMessage(err),

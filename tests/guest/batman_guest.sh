@@ -3,11 +3,16 @@
 # namespaces joined by veth, bat0 in each: x0b1 - x0b2, and a triangle x0b2 - x0b3 - x0b4 - x0b2
 # (so x0b3 has a best and a backup next hop towards x0b1, with no equal-cost ties). Prints, between
 # ==X0 BEGIN/END name== markers, batctl's tables and the adapter's: the real `main.ts fabric show`
-# and a full table dump bracketed by batctl reads of the same instant.
+# and a full table dump bracketed by batctl reads of the same instant; and what a real agent with
+# mesh.backend "batman" serves at /mesh/status, /mesh/peers and /mesh/routes.
 set -eu
 export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 DENO=${DENO:-$(command -v deno)}
-block() { local name=$1; shift; echo "==X0 BEGIN $name=="; "$@" 2>&1 || echo "X0-RC=$?"; echo "==X0 END $name=="; }
+block() {
+  local name=$1; shift
+  echo "x0guest: +$(( $(date +%s) - t0 )) s $name"
+  echo "==X0 BEGIN $name=="; "$@" 2>&1 || echo "X0-RC=$?"; echo "==X0 END $name=="
+}
 t0=$(date +%s)
 modprobe batman-adv
 modprobe veth
@@ -28,9 +33,10 @@ for n in $NODES; do
   ip -n $n link set bat0 up
 done
 # converged: every node has a best next hop to the 3 others, and the choice of next hops (not the
-# TQ values, which move with every OGM) is the same in two reads in a row
+# TQ values, which move with every OGM) is the same in two reads in a row (the comparisons below
+# bracket each read with batctl, so this only avoids the first seconds of flapping)
 prev=
-for t in $(seq 1 60); do
+for t in $(seq 1 40); do
   ok=1 cur=
   for n in $NODES; do
     o=$(ip netns exec $n batctl meshif bat0 originators)
@@ -46,14 +52,34 @@ done
 for n in $NODES; do ip netns exec $n batctl meshif bat0 orig_interval 1000; done
 echo "x0guest: converged after $(( $(date +%s) - t0 )) s (ok=$ok)"
 [ $ok = 1 ] || { for n in $NODES; do ip netns exec $n batctl meshif bat0 originators; done; exit 3; }
-for n in x0b1 x0b3; do
-  block "batctl-o-before-$n" ip netns exec $n batctl meshif bat0 originators
-  block "fabric-show-$n" ip netns exec $n "$DENO" run --allow-ffi main.ts fabric show --backend batman --meshif bat0 --json
-  block "batctl-o-after-$n" ip netns exec $n batctl meshif bat0 originators
-  block "dump-$n" ip netns exec $n "$DENO" run --allow-ffi --allow-run=batctl tests/guest/batman_dump.ts bat0 "${PORTS[$n]%% *}"
+block "batctl-o-before-x0b3" ip netns exec x0b3 batctl meshif bat0 originators
+block "fabric-show-x0b3" ip netns exec x0b3 "$DENO" run --allow-ffi main.ts fabric show --backend batman --meshif bat0 --json
+block "batctl-o-after-x0b3" ip netns exec x0b3 batctl meshif bat0 originators
+# one process for several namespaces: Deno starts in ~10 s under TCG
+block "dump" "$DENO" run --allow-ffi --allow-read --allow-run=ip tests/guest/batman_dump.ts bat0 x0b1:v12 x0b3:v32 x0b4:v43
+# a real agent on the batman backend in x0b2: /mesh/* must reflect x0b2's batman-adv tables
+cat > /tmp/x0b2-agent.json <<'JSON'
+{"node_id": "x0b2-agent", "mesh": {"backend": "batman", "meshif": "bat0", "fabric_poll_ms": 500}}
+JSON
+ip netns exec x0b2 "$DENO" run --unstable-kv --allow-net --allow-read --allow-write --allow-env \
+  --allow-sys --allow-run --allow-ffi main.ts server --config /tmp/x0b2-agent.json --port 18080 \
+  --data-dir /tmp/x0b2-data >/tmp/x0b2-agent.log 2>&1 &
+agent=$!
+echo "x0guest: +$(( $(date +%s) - t0 )) s agent starting"
+for t in $(seq 1 120); do
+  ip netns exec x0b2 busybox wget -qO /dev/null http://127.0.0.1:18080/health 2>/dev/null && break
+  kill -0 $agent 2>/dev/null || break
+  sleep 0.5
 done
+sleep 1  # one more poll of the fabric after startup
 block "batctl-n-before-x0b2" ip netns exec x0b2 batctl meshif bat0 neighbors
-block "fabric-neigh-x0b2" ip netns exec x0b2 "$DENO" run --allow-ffi main.ts fabric show --backend batman --meshif bat0 --neighbours --json
+block "batctl-o-before-x0b2" ip netns exec x0b2 batctl meshif bat0 originators
+for r in status peers routes; do
+  block "agent-$r-x0b2" ip netns exec x0b2 busybox wget -qO- http://127.0.0.1:18080/mesh/$r
+done
 block "batctl-n-after-x0b2" ip netns exec x0b2 batctl meshif bat0 neighbors
-block "err-nosuch" ip netns exec x0b1 "$DENO" run --allow-ffi main.ts fabric show --backend batman --meshif nosuch0 --json
+block "batctl-o-after-x0b2" ip netns exec x0b2 batctl meshif bat0 originators
+kill $agent 2>/dev/null || true
+wait $agent || true
+block "agent-log-x0b2" tail -n 5 /tmp/x0b2-agent.log
 echo "x0guest: done after $(( $(date +%s) - t0 )) s"
