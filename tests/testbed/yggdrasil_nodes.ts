@@ -177,10 +177,11 @@ export async function until(
   what: string,
   f: () => Promise<boolean>,
   timeoutMs = 20_000,
+  stepMs = 100,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!await f().catch(() => false)) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${logs()}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, stepMs));
   }
 }
