@@ -521,7 +521,10 @@ fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspace) -> bool
             if rc < 0.0 {
                 rc = 0.0; // rounding only: tree potentials make every reduced cost >= 0
             }
-            q.relax(v, k + rc, h(v), xi, a as i32);
+            let nd = k + rc;
+            if q.seen2[v] != st || nd < q.dist2[v] {
+                q.relax(v, nd, h(v), xi, a as i32);
+            }
         }
         if out_state {
             q.relax(u, k, h(u), xi, SPLIT);
