@@ -157,12 +157,14 @@ export async function startMapek(config: Config, deps: MapekDeps): Promise<Mapek
   // A separate host reader for re-measurement, so verification does not disturb the deltas
   // the monitor's own host collector keeps.
   const verifyHost = hostCollector({ cgroup: cfg.cgroup, cgroupRoot: cfg.cgroup_root, now });
-  const verify: Verifier = async (d) => {
+  const serviceUp = async (name: string) => {
+    const svc = config.services.find((s) => s.name === name);
+    return svc ? (await checkService(svc, supervisor)).up : false;
+  };
+  const symptomGone = async (d: Diagnosis): Promise<boolean> => {
     switch (d.type) {
-      case "service_down": {
-        const svc = config.services.find((s) => s.name === d.target.id);
-        return svc ? (await checkService(svc, supervisor)).up : false;
-      }
+      case "service_down":
+        return await serviceUp(d.target.id);
       case "high_cpu":
       case "high_memory": {
         const key = d.type === "high_cpu" ? "cpu_percent" : "memory_percent";
@@ -176,6 +178,11 @@ export async function startMapek(config: Config, deps: MapekDeps): Promise<Mapek
         return true;
     }
   };
+  // A restart heals only when the symptom is gone and the restarted service answers again.
+  const verify: Verifier = async (d, action) =>
+    await symptomGone(d) &&
+    (action.kind !== "restart_service" || d.type === "service_down" ||
+      await serviceUp(action.target));
 
   /** Open symptoms: key → incident and the time of its last attempt. */
   const active = new Map<

@@ -133,12 +133,16 @@ export function routeControl(
       const p = mesh.peers().find((x) => x.id === peer);
       if (!p) return true;
       const dests = (moved.get(peer) ?? []).map((r) => r.destination);
+      if (dests.length === 0) {
+        // Nothing was moved: avoided when isolated or when no route went through the peer.
+        return isolated.has(peer) || !mesh.routes().some((r) => via(r, p));
+      }
       for (const d of dests) {
         const text = await ip(["-j", "route", "show", d], options.netns);
         const rows = JSON.parse(text || "[]") as { gateway?: string; dev?: string }[];
         if (rows.some((row) => row.gateway === p.address)) return false;
       }
-      return dests.length > 0 || isolated.has(peer);
+      return true;
     },
     async restore(peer) {
       if (hasActions(mesh)) {
