@@ -294,10 +294,7 @@ export async function startNativeMesh(
       },
       onTick(iface, n) {
         if (!n || !isUsable(n)) return;
-        const now = performance.now();
-        flooder.maintain(iface, n.nodeId, now);
-        const rtt = linkStats(n, now, timers).rttMs;
-        if (rtt !== null) meshLatency.set({ peer: n.nodeId }, rtt / 1000);
+        flooder.maintain(iface, n.nodeId, performance.now());
         const tag = `${n.nodeId}:${n.quality}`;
         if (advertised.get(iface.name) !== tag) {
           advertised.set(iface.name, tag);
@@ -313,6 +310,10 @@ export async function startNativeMesh(
 
   originate();
   const housekeeping = setInterval(() => {
+    for (const { n } of usableByPeer().values()) {
+      const rtt = linkStats(n, timers).rttMs;
+      if (rtt !== null) meshLatency.set({ peer: n.nodeId }, rtt / 1000);
+    }
     const removed = lsdb.purge(performance.now());
     if (removed.length > 0) {
       log.info("LSAs aged out: {origins}", { origins: removed.join(", ") });
@@ -342,9 +343,8 @@ export async function startNativeMesh(
       };
     },
     peers() {
-      const now = performance.now();
       return prober!.neighbours().filter((p) => p.neighbour).map(({ iface, neighbour: n }) => {
-        const s = linkStats(n!, now, timers);
+        const s = linkStats(n!, timers);
         const r = (v: number | null, k = 1000) => v === null ? null : Math.round(v * k) / k;
         return {
           id: n!.nodeId,

@@ -64,11 +64,11 @@ export function classifyQuality(
   return "BAD";
 }
 
-interface ProbeSample {
-  seq: number;
-  sentAt: number;
-  rttMs: number | null;
-}
+/** RTT samples kept (one every {@linkcode ECHO_EVERY} probes). */
+const RTT_WINDOW = 8;
+
+/** Every how many probes the prober asks for a reply (an RTT sample). */
+export const ECHO_EVERY = 4;
 
 /** A neighbour's live state (mutated by the functions below). */
 export interface Neighbour {
@@ -82,7 +82,13 @@ export interface Neighbour {
   lastSeenWall: number | null;
   consecutiveUp: number;
   heardSinceTick: boolean;
-  samples: ProbeSample[];
+  /** Sequence numbers of the neighbour's recent probes that arrived (loss window). */
+  rxSeqs: number[];
+  /** Highest probe sequence number heard and the first one of the current run. */
+  maxSeq: number;
+  firstSeq: number;
+  /** Recent RTT samples in ms. */
+  rtts: number[];
   quality: LinkQuality;
   pendingQuality: LinkQuality | null;
   pendingCount: number;
@@ -93,24 +99,22 @@ export function newNeighbour(
   id: { nodeId: string; routerAddress: string; controlPort: number },
 ): Neighbour {
   return {
-    ...id,
+    nodeId: id.nodeId,
+    routerAddress: id.routerAddress,
+    controlPort: id.controlPort,
     state: "INITIALIZING",
     lastHeard: -Infinity,
     lastSeenWall: null,
     consecutiveUp: 0,
     heardSinceTick: false,
-    samples: [],
+    rxSeqs: [],
+    maxSeq: -1,
+    firstSeq: -1,
+    rtts: [],
     quality: "GOOD",
     pendingQuality: null,
     pendingCount: 0,
   };
-}
-
-/** Records a probe we sent to the neighbour. */
-export function recordProbeSent(n: Neighbour, seq: number, now: number, timers: ProbeTimers) {
-  n.samples.push({ seq, sentAt: now, rttMs: null });
-  const max = timers.window ?? 20;
-  if (n.samples.length > max) n.samples.splice(0, n.samples.length - max);
 }
 
 /** Records any valid packet heard from the neighbour. */
@@ -120,10 +124,25 @@ export function recordHeard(n: Neighbour, now: number, wallNow: number): void {
   n.heardSinceTick = true;
 }
 
-/** Records the reply to probe `seq` (ignored when the probe left the window). */
-export function recordReply(n: Neighbour, seq: number, rttMs: number): void {
-  const s = n.samples.find((p) => p.seq === seq);
-  if (s && s.rttMs === null) s.rttMs = Math.max(0, rttMs);
+/** Records a probe the neighbour sent us (its sequence number feeds the loss window). */
+export function recordProbeReceived(n: Neighbour, seq: number, timers: ProbeTimers): void {
+  const w = timers.window ?? 20;
+  if (n.maxSeq < 0 || seq + 4 * w < n.maxSeq || seq > n.maxSeq + 1_000_000) {
+    // First probe, or the neighbour restarted and counts from the beginning again.
+    n.rxSeqs = [];
+    n.firstSeq = seq;
+    n.maxSeq = seq;
+  }
+  if (seq > n.maxSeq) n.maxSeq = seq;
+  if (!n.rxSeqs.includes(seq)) n.rxSeqs.push(seq);
+  const floor = n.maxSeq - w;
+  if (n.rxSeqs.length > w || n.rxSeqs[0] <= floor) n.rxSeqs = n.rxSeqs.filter((s) => s > floor);
+}
+
+/** Records a round-trip time measured from a reply. */
+export function recordRtt(n: Neighbour, rttMs: number): void {
+  n.rtts.push(Math.max(0, rttMs));
+  if (n.rtts.length > RTT_WINDOW) n.rtts.shift();
 }
 
 /** Link measurements over the window. */
@@ -134,16 +153,14 @@ export interface LinkStats {
 }
 
 /**
- * RTT mean, loss fraction and jitter (mean absolute difference of consecutive RTTs) over the
- * window; a probe counts as lost only once two intervals passed without its reply.
+ * Mean RTT and jitter (mean absolute difference of consecutive RTTs) over the RTT samples;
+ * loss as the share of the neighbour's last `window` probe sequence numbers that never arrived.
  */
-export function linkStats(n: Neighbour, now: number, timers: ProbeTimers): LinkStats {
-  const grace = Math.max(2 * timers.intervalMs, 20);
-  const settled = n.samples.filter((s) => s.rttMs !== null || now - s.sentAt > grace);
-  const rtts = n.samples.filter((s) => s.rttMs !== null).map((s) => s.rttMs as number);
-  const loss = settled.length === 0
-    ? null
-    : settled.filter((s) => s.rttMs === null).length / settled.length;
+export function linkStats(n: Neighbour, timers: ProbeTimers): LinkStats {
+  const w = timers.window ?? 20;
+  const span = Math.min(w, n.maxSeq - n.firstSeq + 1);
+  const loss = n.maxSeq < 0 || span <= 0 ? null : Math.max(0, 1 - n.rxSeqs.length / span);
+  const rtts = n.rtts;
   const rttMs = rtts.length === 0 ? null : rtts.reduce((a, b) => a + b, 0) / rtts.length;
   let jitterMs: number | null = null;
   if (rtts.length >= 2) {
@@ -159,6 +176,16 @@ export function deadline(n: Neighbour, timers: ProbeTimers): number {
   return n.lastHeard + timers.deadProbes * timers.intervalMs;
 }
 
+/** Marks the neighbour OFFLINE; the outage is not link loss, so the loss window restarts. */
+function goOffline(n: Neighbour): void {
+  n.state = "OFFLINE";
+  n.consecutiveUp = 0;
+  n.heardSinceTick = false;
+  n.rxSeqs = [];
+  n.maxSeq = -1;
+  n.firstSeq = -1;
+}
+
 /**
  * Declares the neighbour OFFLINE when its dead deadline has passed (called from the dead timer,
  * between probe intervals). Returns the previous state when it changed, else null.
@@ -166,9 +193,7 @@ export function deadline(n: Neighbour, timers: ProbeTimers): number {
 export function checkDead(n: Neighbour, now: number, timers: ProbeTimers): NeighbourState | null {
   if (now < deadline(n, timers) || !isUsable(n)) return null;
   const before = n.state;
-  n.state = "OFFLINE";
-  n.consecutiveUp = 0;
-  n.heardSinceTick = false;
+  goOffline(n);
   return before;
 }
 
@@ -185,14 +210,15 @@ export function evaluate(n: Neighbour, now: number, timers: ProbeTimers): Neighb
   if (now >= deadline(n, timers)) {
     n.consecutiveUp = 0;
     n.heardSinceTick = false;
-    if (n.state !== "OFFLINE" && n.state !== "INITIALIZING") n.state = "OFFLINE";
+    if (n.state !== "OFFLINE" && n.state !== "INITIALIZING") goOffline(n);
     return n.state === before ? null : before;
   }
   n.consecutiveUp = n.heardSinceTick ? n.consecutiveUp + 1 : 0;
   n.heardSinceTick = false;
-  updateQuality(n, now, timers);
-  const { loss } = linkStats(n, now, timers);
-  const enoughSamples = n.samples.length >= 5;
+  const stats = linkStats(n, timers);
+  updateQuality(n, stats, timers);
+  const { loss } = stats;
+  const enoughSamples = n.rxSeqs.length >= 5;
   switch (n.state) {
     case "INITIALIZING":
     case "OFFLINE":
@@ -208,8 +234,7 @@ export function evaluate(n: Neighbour, now: number, timers: ProbeTimers): Neighb
   return n.state === before ? null : before;
 }
 
-function updateQuality(n: Neighbour, now: number, timers: ProbeTimers): void {
-  const stats = linkStats(n, now, timers);
+function updateQuality(n: Neighbour, stats: LinkStats, timers: ProbeTimers): void {
   if (stats.rttMs === null || stats.loss === null) return;
   const q = classifyQuality({
     loss: stats.loss,

@@ -4,7 +4,8 @@
  * measures the round trip with its own clock. Anything that is not exactly such a frame is
  * rejected with a reason (garbage from the network must never reach the state machine).
  *
- * Layout (big endian): magic "X0P" · version u8 · kind u8 · seq u32 · sent_at f64 ·
+ * Layout (big endian): magic "X0P" · version u8 · kind u8 (1 probe, 2 reply, 3 probe asking
+ * for a reply) · seq u32 · sent_at f64 ·
  * router_address u32 · control_port u16 · id_len u8 · node id (ASCII).
  *
  * @module
@@ -25,6 +26,8 @@ export interface ProbePacket {
   kind: ProbeKind;
   /** Sender's probe sequence number (a reply echoes the probe's). */
   seq: number;
+  /** On a probe: whether the receiver should answer with a reply (RTT sample). */
+  echo?: boolean;
   /** The prober's clock (ms) when the probe left; echoed unchanged in the reply. */
   sentAt: number;
   /** Node id of the frame's sender. */
@@ -69,7 +72,7 @@ export function encodeProbe(packet: ProbePacket): Uint8Array {
   const view = new DataView(buf.buffer);
   buf.set(MAGIC, 0);
   view.setUint8(3, PROBE_VERSION);
-  view.setUint8(4, packet.kind === "probe" ? 1 : 2);
+  view.setUint8(4, packet.kind === "reply" ? 2 : packet.echo ? 3 : 1);
   view.setUint32(5, packet.seq >>> 0);
   view.setFloat64(9, packet.sentAt);
   view.setUint32(17, ipv4ToInt(packet.routerAddress));
@@ -92,7 +95,7 @@ export function decodeProbe(data: Uint8Array): ProbeDecode {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (view.getUint8(3) !== PROBE_VERSION) return { ok: false, reason: "version" };
   const kindByte = view.getUint8(4);
-  if (kindByte !== 1 && kindByte !== 2) return { ok: false, reason: "kind" };
+  if (kindByte < 1 || kindByte > 3) return { ok: false, reason: "kind" };
   const idLen = view.getUint8(23);
   if (data.length !== HEADER + idLen) return { ok: false, reason: "length" };
   const sentAt = view.getFloat64(9);
@@ -107,8 +110,9 @@ export function decodeProbe(data: Uint8Array): ProbeDecode {
   return {
     ok: true,
     packet: {
-      kind: kindByte === 1 ? "probe" : "reply",
+      kind: kindByte === 2 ? "reply" : "probe",
       seq: view.getUint32(5),
+      echo: kindByte === 3,
       sentAt,
       nodeId,
       routerAddress: intToIpv4(view.getUint32(17)),

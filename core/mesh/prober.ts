@@ -1,7 +1,8 @@
 /**
- * Neighbour discovery and link probing: one UDP socket and one timer per mesh interface. Each
- * tick advances the neighbour state machine and sends a probe to the peer address; a probe is
- * answered at once with a reply echoing its send time. Between ticks a one-shot timer fires at
+ * Neighbour discovery and link probing: one UDP socket per mesh interface and one timer for all
+ * of them. Each tick advances every neighbour's state machine and sends a probe to each peer
+ * address; every fourth probe asks for a reply, which echoes its send time (an RTT sample).
+ * Loss is measured from the gaps in the neighbour's own probe sequence numbers. Between ticks a one-shot timer fires at
  * the neighbour's dead deadline, so OFFLINE is declared `dead_probes` intervals after the last
  * packet, not up to one interval later.
  *
@@ -15,14 +16,15 @@ import { probeRejected } from "./metrics.ts";
 import {
   checkDead,
   deadline,
+  ECHO_EVERY,
   evaluate,
   isUsable,
   type Neighbour,
   newNeighbour,
   type ProbeTimers,
   recordHeard,
-  recordProbeSent,
-  recordReply,
+  recordProbeReceived,
+  recordRtt,
 } from "./neighbour.ts";
 import { decodeProbe, encodeProbe } from "./probe_packet.ts";
 import type { NeighbourState } from "./view.ts";
@@ -49,7 +51,6 @@ interface Port {
   socket: dgram.Socket;
   seq: number;
   neighbour: Neighbour | null;
-  tick?: ReturnType<typeof setTimeout>;
   dead?: ReturnType<typeof setTimeout>;
 }
 
@@ -94,9 +95,21 @@ export async function startProber(
     if (!n || !isUsable(n)) return;
     const due = deadline(n, timers) - clock();
     if (due >= nextTickIn) return;
+    const firesAt = clock() + Math.max(0, due);
     port.dead = setTimeout(() => {
       port.dead = undefined;
       if (stopped || !port.neighbour) return;
+      // Fired late: this process was stalled (CPU starvation, GC), so packets that arrived
+      // meanwhile may still be queued. Give them half an interval to be read before judging.
+      if (clock() - firesAt > timers.intervalMs / 4) {
+        port.dead = setTimeout(() => {
+          port.dead = undefined;
+          if (!stopped && port.neighbour) {
+            transition(port, checkDead(port.neighbour, clock(), timers));
+          }
+        }, timers.intervalMs / 2);
+        return;
+      }
       transition(port, checkDead(port.neighbour, clock(), timers));
     }, Math.max(0, due));
   };
@@ -108,27 +121,35 @@ export async function startProber(
     });
   };
 
-  const tick = (port: Port) => {
+  // One timer for all interfaces keeps wake-ups low when many agents share a host.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let dueAt = clock();
+  const tick = () => {
     if (stopped) return;
-    const now = clock();
-    if (port.neighbour) transition(port, evaluate(port.neighbour, now, timers));
-    port.seq = (port.seq + 1) >>> 0;
-    if (port.neighbour) recordProbeSent(port.neighbour, port.seq, now, timers);
-    send(
-      port,
-      encodeProbe({
-        kind: "probe",
-        seq: port.seq,
-        sentAt: now,
-        nodeId: options.nodeId,
-        routerAddress: options.routerAddress,
-        controlPort: options.controlPort,
-      }),
-    );
-    events.onTick(port.iface, port.neighbour);
     const next = jitteredDelay(timers.intervalMs, 0.1);
-    armDead(port, next);
-    port.tick = setTimeout(() => tick(port), next);
+    // After a stall of this process, skip one evaluation: the dead timers confirm after I/O.
+    const stalled = clock() - dueAt > timers.intervalMs;
+    dueAt = clock() + next;
+    for (const port of ports) {
+      const now = clock();
+      if (port.neighbour && !stalled) transition(port, evaluate(port.neighbour, now, timers));
+      port.seq = (port.seq + 1) >>> 0;
+      send(
+        port,
+        encodeProbe({
+          kind: "probe",
+          seq: port.seq,
+          echo: port.seq % ECHO_EVERY === 0,
+          sentAt: now,
+          nodeId: options.nodeId,
+          routerAddress: options.routerAddress,
+          controlPort: options.controlPort,
+        }),
+      );
+      events.onTick(port.iface, port.neighbour);
+      armDead(port, next);
+    }
+    timer = setTimeout(tick, next);
   };
 
   const receive = (port: Port, msg: Uint8Array, from: string) => {
@@ -166,6 +187,8 @@ export async function startProber(
     n.controlPort = p.controlPort;
     recordHeard(n, now, Date.now());
     if (p.kind === "probe") {
+      recordProbeReceived(n, p.seq, timers);
+      if (!p.echo) return;
       send(
         port,
         encodeProbe({
@@ -178,7 +201,7 @@ export async function startProber(
         }),
       );
     } else {
-      recordReply(n, p.seq, now - p.sentAt);
+      recordRtt(n, now - p.sentAt);
     }
   };
 
@@ -210,16 +233,16 @@ export async function startProber(
     for (const p of ports) p.socket.close();
     throw err;
   }
-  for (const port of ports) {
-    port.tick = setTimeout(() => tick(port), Math.random() * timers.intervalMs);
-  }
+  const first = Math.random() * timers.intervalMs;
+  dueAt = clock() + first;
+  timer = setTimeout(tick, first);
 
   return {
     neighbours: () => ports.map((p) => ({ iface: p.iface, neighbour: p.neighbour })),
     async stop() {
       stopped = true;
+      clearTimeout(timer);
       await Promise.all(ports.map((p) => {
-        clearTimeout(p.tick);
         clearTimeout(p.dead);
         return new Promise<void>((r) => p.socket.close(() => r()));
       }));

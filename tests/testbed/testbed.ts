@@ -343,16 +343,18 @@ async function nsRunRoot(args: string[]): Promise<void> {
   await new Deno.Command("ip", { args, stdout: "null", stderr: "null" }).output();
 }
 
-const dropRules = (iface: string) => [
-  ["-t", "raw", "PREROUTING", "-i", iface, "-j", "DROP"],
-  ["-t", "raw", "OUTPUT", "-o", iface, "-j", "DROP"],
-];
-
+/**
+ * Adds (-A) or deletes (-D) the rules that drop every IPv4 and IPv6 packet entering or leaving
+ * `iface` (the raw table, before conntrack): one shell per namespace so a cut is quick.
+ */
 async function iptables(netns: string, op: "-A" | "-D", iface: string): Promise<void> {
-  for (const [t, table, chain, ...rest] of dropRules(iface)) {
-    const r = await nsRun(netns, ["iptables", "-w", t, table, op, chain, ...rest]);
-    if (r.code !== 0 && op === "-A") throw new Error(`iptables failed in ${netns}: ${r.stderr}`);
-  }
+  const rules = ["iptables", "ip6tables"].flatMap((tool) => [
+    `${tool} -w -t raw ${op} PREROUTING -i ${iface} -j DROP`,
+    `${tool} -w -t raw ${op} OUTPUT -o ${iface} -j DROP`,
+  ]);
+  const script = op === "-A" ? rules.join(" && ") : rules.map((r) => `${r} 2>/dev/null`).join("; ");
+  const r = await nsRun(netns, ["sh", "-c", op === "-A" ? script : `${script}; true`]);
+  if (r.code !== 0) throw new Error(`iptables failed in ${netns}: ${r.stderr.trim()}`);
 }
 
 /**
@@ -391,6 +393,8 @@ export async function restore(state: TestbedState, a: string, b: string) {
 export async function kill(state: TestbedState, name: string) {
   const r = router(state, name);
   if (r.killed) throw new Error(`Router ${name} is already killed`);
+  // Links go silent first, then the agent dies: traffic and probes stop at the same moment.
+  await iptables(r.netns, "-A", "to-+");
   if (r.pid !== null) {
     try {
       Deno.kill(r.pid, "SIGKILL");
@@ -398,7 +402,6 @@ export async function kill(state: TestbedState, name: string) {
       // Already dead.
     }
   }
-  await iptables(r.netns, "-A", "to-+");
   r.killed = true;
 }
 

@@ -1,0 +1,440 @@
+/**
+ * `deno task bench:mttr`: time to recover from link cuts and router kills on a 20-router grid
+ * of network namespaces, for the x0tta6bl4 agent and, side by side in the same run, for babeld
+ * (Debian) with its default timers and with its fastest stable timers.
+ *
+ * A UDP stream of 1,000 packets/s runs between the far corners (r1 → rN); each event cuts a
+ * link on the active forwarding path silently (carrier up) or kills a router on it; MTTR is the
+ * longest gap in received sequence numbers around the event. Also measured: the cold-start
+ * convergence of the agents (launch → every router has a kernel route to every other).
+ * Writes bench/results/mttr.json; the last line printed is that JSON on one line.
+ *
+ * Flags: --grid RxC (4x5) --cuts N (20) --kills N (5) --babeld-default-cuts N (5)
+ * --babeld-default-kills N (2) --no-babeld --rate PPS (1000)
+ *
+ * @module
+ */
+import { parseTopology } from "../tests/testbed/topology.ts";
+import {
+  cut,
+  kill,
+  restore,
+  revive,
+  startRouterAgent,
+  testbedDown,
+  type TestbedState,
+  testbedUp,
+} from "../tests/testbed/testbed.ts";
+import { nsRun, pool } from "../tests/testbed/netns.ts";
+import { forwardingPath } from "../tests/testbed/traffic.ts";
+
+const HERE = new URL(".", import.meta.url).pathname;
+const STREAM = `${HERE}mttr_stream.py`;
+const PYTHON = "/usr/bin/python3";
+const PORT = 9999;
+
+function flag(name: string, def: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && Deno.args[i + 1] !== undefined ? Deno.args[i + 1] : def;
+}
+const intFlag = (name: string, def: number) => {
+  const v = flag(name, String(def));
+  if (!/^\d+$/.test(v)) throw new Error(`Invalid --${name}: ${v}`);
+  return Number(v);
+};
+
+const GRID = flag("grid", "4x5");
+const CUTS = intFlag("cuts", 20);
+const KILLS = intFlag("kills", 5);
+const BABELD_DEFAULT_CUTS = intFlag("babeld-default-cuts", 5);
+const BABELD_DEFAULT_KILLS = intFlag("babeld-default-kills", 2);
+const RATE = intFlag("rate", 1000);
+const WITH_BABELD = !Deno.args.includes("--no-babeld");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Nearest-rank percentile. */
+function pct(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+interface Mesh {
+  name: string;
+  start(state: TestbedState): Promise<void>;
+  /** Restarts the routing process of one (revived) router. */
+  restart(state: TestbedState, name: string): Promise<void>;
+  /** How long to hold a cut / a kill before undoing it, and to settle afterwards. */
+  holdMs: number;
+  settleMs: number;
+}
+
+const x0Mesh: Mesh = {
+  name: "x0tta6bl4",
+  async start(state) {
+    await pool(state.routers, 20, (r) => startRouterAgent(state, r));
+  },
+  async restart(state, name) {
+    await revive(state, name);
+  },
+  holdMs: 1500,
+  settleMs: 2500,
+};
+
+function babeldMesh(helloS: number | null, holdMs: number, settleMs: number): Mesh {
+  const startOne = async (state: TestbedState, name: string) => {
+    const r = state.routers.find((x) => x.name === name)!;
+    const dir = `${state.dir}/${r.name}`;
+    await Deno.mkdir(dir, { recursive: true });
+    const args = [
+      "netns",
+      "exec",
+      r.netns,
+      "babeld",
+      "-I",
+      `${dir}/babeld.pid`,
+      "-S",
+      `${dir}/babeld.state`,
+      "-L",
+      `${dir}/babeld.log`,
+      "-D",
+      "-C",
+      "redistribute local ip 10.255.0.0/16 le 32 allow",
+      "-C",
+      "redistribute local deny",
+      ...(helloS === null ? [] : ["-C", `default hello-interval ${helloS}`]),
+      ...r.interfaces,
+    ];
+    await Deno.remove(`${dir}/babeld.pid`).catch(() => {});
+    const out = await new Deno.Command("ip", { args, stdout: "null", stderr: "piped" }).output();
+    if (!out.success) {
+      throw new Error(`babeld failed in ${r.netns}: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    for (let i = 0; i < 100; i++) {
+      const pid = Number(await Deno.readTextFile(`${dir}/babeld.pid`).catch(() => ""));
+      if (pid > 0) {
+        r.pid = pid;
+        r.killed = false;
+        return;
+      }
+      await sleep(20);
+    }
+    throw new Error(`babeld in ${r.netns} wrote no pid file`);
+  };
+  return {
+    name: helloS === null ? "babeld (default timers)" : `babeld (hello ${helloS} s)`,
+    async start(state) {
+      await pool(state.routers, 20, (r) => startOne(state, r.name));
+    },
+    async restart(state, name) {
+      await revive(state, name);
+      await startOne(state, name);
+    },
+    holdMs,
+    settleMs,
+  };
+}
+
+/** Polls until every router has a kernel route (any protocol but kernel) to every other. */
+async function waitRoutes(state: TestbedState, timeoutMs: number): Promise<number | null> {
+  const start = performance.now();
+  const want = state.routers.length - 1;
+  while (performance.now() - start < timeoutMs) {
+    const counts = await pool(state.routers, 20, async (r) => {
+      const out = await nsRun(r.netns, [
+        "ip",
+        "-4",
+        "route",
+        "show",
+        "root",
+        "10.255.0.0/16",
+      ]);
+      const dests = new Set(
+        out.stdout.split("\n").filter((l) => / via /.test(l)).map((l) => l.split(" ")[0]),
+      );
+      return dests.size;
+    });
+    if (counts.every((c) => c >= want)) return (performance.now() - start) / 1000;
+    await sleep(200);
+  }
+  return null;
+}
+
+/** Wall time at which the last agent logged that its mesh started (null if unknown). */
+async function lastMeshStart(state: TestbedState): Promise<number | null> {
+  let last = 0;
+  for (const r of state.routers) {
+    const log = await Deno.readTextFile(`${state.dir}/${r.name}/agent.log`).catch(() => "");
+    const line = log.split("\n").find((l) => l.includes("Native mesh started"));
+    if (!line) return null;
+    last = Math.max(last, Date.parse(JSON.parse(line)["@timestamp"]));
+  }
+  return last;
+}
+
+interface Stream {
+  startWall: number;
+  finish(): Promise<{ received: number; gaps: Array<[number, number, number, number]> }>;
+}
+
+async function startStream(state: TestbedState, seconds: number): Promise<Stream> {
+  const from = state.routers[0], to = state.routers[state.routers.length - 1];
+  const count = Math.ceil(RATE * seconds);
+  const recv = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      to.netns,
+      PYTHON,
+      STREAM,
+      "recv",
+      to.router_address,
+      String(PORT),
+      String(count),
+      String(seconds + 10),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const recvLines = recv.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const readLine = async (reader: ReadableStreamDefaultReader<string>) => {
+    let buf = "";
+    while (!buf.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+    }
+    return buf;
+  };
+  await readLine(recvLines);
+  const send = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      from.netns,
+      PYTHON,
+      STREAM,
+      "send",
+      from.router_address,
+      to.router_address,
+      String(PORT),
+      String(RATE),
+      String(seconds),
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const sendLines = send.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const startWall = JSON.parse(await readLine(sendLines)).start * 1000;
+  return {
+    startWall,
+    async finish() {
+      try {
+        send.kill("SIGTERM");
+      } catch {
+        // Finished already.
+      }
+      await send.status;
+      sendLines.cancel().catch(() => {});
+      await sleep(300);
+      const w = recv.stdin.getWriter();
+      await w.close();
+      let text = "";
+      for (;;) {
+        const { value, done } = await recvLines.read();
+        if (done) break;
+        text += value;
+      }
+      await recv.status;
+      return JSON.parse(text.trim().split("\n").pop()!);
+    },
+  };
+}
+
+interface Event {
+  kind: "cut" | "kill";
+  target: string;
+  at: number;
+  undoAt: number;
+}
+
+/** Runs one mesh through the events; returns per-event MTTRs in ms. */
+async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: string) {
+  const topology = parseTopology(`grid:${GRID}`);
+  const state = await testbedUp(topology, { stateFile, agent: "none" });
+  try {
+    const launched = Date.now();
+    await mesh.start(state);
+    const routesAfter = await waitRoutes(state, 120_000);
+    if (routesAfter === null) throw new Error(`${mesh.name} did not converge within 120 s`);
+    const convergedAt = Date.now();
+    const converge_s = (convergedAt - launched) / 1000;
+    const started = await lastMeshStart(state);
+    const converge_after_start_s = started === null ? null : (convergedAt - started) / 1000;
+    console.log(
+      `${mesh.name}: converged ${converge_s.toFixed(2)} s after launch, ${
+        converge_after_start_s?.toFixed(2) ?? "?"
+      } s after the last agent started`,
+    );
+    await sleep(2000);
+    const budget = (cuts + kills) * (mesh.holdMs + mesh.settleMs + 3000) / 1000 + 20;
+    const stream = await startStream(state, budget);
+    await sleep(1500);
+    const events: Event[] = [];
+    const last = state.routers[state.routers.length - 1].name;
+    const plan = [
+      ...Array.from({ length: cuts }, (_, i) => ({ kind: "cut" as const, i })),
+      ...Array.from({ length: kills }, (_, i) => ({ kind: "kill" as const, i })),
+    ];
+    for (const step of plan) {
+      let path: string[] | null = null;
+      for (let attempt = 0; attempt < 10 && !path; attempt++) {
+        path = await forwardingPath(state, "r1", last);
+        if (!path) {
+          console.log(`  no forwarding path r1 -> ${last} yet; waiting`);
+          await sleep(1000);
+        }
+      }
+      if (!path) continue;
+      if (step.kind === "cut") {
+        const k = step.i % (path.length - 1);
+        const [a, b] = [path[k], path[k + 1]];
+        const at = Date.now();
+        await cut(state, a, b);
+        await sleep(mesh.holdMs);
+        const undoAt = Date.now();
+        await restore(state, a, b);
+        events.push({ kind: "cut", target: `${a}-${b}`, at, undoAt });
+      } else {
+        const interior = path.slice(1, -1);
+        const victim = interior[step.i % interior.length];
+        const at = Date.now();
+        await kill(state, victim);
+        await sleep(mesh.holdMs);
+        const undoAt = Date.now();
+        await mesh.restart(state, victim);
+        events.push({ kind: "kill", target: victim, at, undoAt });
+      }
+      await sleep(mesh.settleMs);
+    }
+    const result = await stream.finish();
+    // A gap belongs to the event during which it began (by the receiver's clock); its length is
+    // counted in sequence numbers, as the issue defines MTTR.
+    const gapMs = (fromWall: number, toWall: number) =>
+      Math.max(
+        0,
+        ...result.gaps
+          .filter(([, , before]) => before * 1000 >= fromWall && before * 1000 <= toWall)
+          .map(([s, e]) => (e - s + 1) * 1000 / RATE),
+      );
+    const mttr = (e: Event) => gapMs(e.at - 50, e.undoAt);
+    const undoGap = (e: Event) => gapMs(e.undoAt, e.undoAt + mesh.settleMs);
+    const cutMs = events.filter((e) => e.kind === "cut").map(mttr);
+    const killMs = events.filter((e) => e.kind === "kill").map(mttr);
+    const restoreMs = events.map(undoGap);
+    for (const e of events) {
+      console.log(`  ${e.kind} ${e.target}: ${mttr(e)} ms (after undo: ${undoGap(e)} ms)`);
+    }
+    console.log(`  stream: ${result.received} packets received, ${result.gaps.length} gaps`);
+    return {
+      converge_s,
+      converge_after_start_s,
+      cutMs,
+      killMs,
+      restoreMs,
+      received: result.received,
+    };
+  } finally {
+    await testbedDown(stateFile);
+  }
+}
+
+/** Picks babeld's fastest hello interval with no loss and no path change in a quiet stream. */
+async function fastestStableBabeld(stateFile: string): Promise<number> {
+  const topology = parseTopology(`grid:${GRID}`);
+  for (const hello of [0.02, 0.05, 0.1, 0.2]) {
+    const state = await testbedUp(topology, { stateFile, agent: "none" });
+    try {
+      await babeldMesh(hello, 0, 0).start(state);
+      if (await waitRoutes(state, 60_000) === null) continue;
+      await sleep(3000);
+      const last = state.routers[state.routers.length - 1].name;
+      const stream = await startStream(state, 10);
+      await sleep(10_500);
+      const r = await stream.finish();
+      const after = await forwardingPath(state, "r1", last);
+      // Equal-cost ties on a grid may legitimately flip the path; loss is what counts.
+      const stable = r.gaps.length === 0 && r.received >= RATE * 9.9 && after !== null;
+      console.log(
+        `babeld hello ${hello} s: ${r.received} received, ${r.gaps.length} gaps: ${
+          stable ? "stable" : "unstable"
+        }`,
+      );
+      if (stable) return hello;
+    } finally {
+      await testbedDown(stateFile);
+    }
+  }
+  return 0.2;
+}
+
+if (import.meta.main) {
+  const tmp = await Deno.makeTempDir({ prefix: "x0-mttr-" });
+  const ms = (v: number | null) => v === null ? null : Math.round(v);
+  try {
+    const x0 = await scenario(x0Mesh, CUTS, KILLS, `${tmp}/x0.json`);
+    const out: Record<string, unknown> = {
+      topology: `grid:${GRID}`,
+      rate_pps: RATE,
+      cuts: x0.cutMs.length,
+      kills: x0.killMs.length,
+      cut_p50_ms: ms(pct(x0.cutMs, 50)),
+      cut_p95_ms: ms(pct(x0.cutMs, 95)),
+      cut_p99_ms: ms(pct(x0.cutMs, 99)),
+      kill_p50_ms: ms(pct(x0.killMs, 50)),
+      kill_p95_ms: ms(pct(x0.killMs, 95)),
+      kill_p99_ms: ms(pct(x0.killMs, 99)),
+      restore_max_gap_ms: ms(Math.max(0, ...x0.restoreMs)),
+      converge_s: Math.round(x0.converge_s * 100) / 100,
+      converge_after_start_s: x0.converge_after_start_s === null
+        ? null
+        : Math.round(x0.converge_after_start_s * 100) / 100,
+    };
+    if (WITH_BABELD) {
+      const hello = await fastestStableBabeld(`${tmp}/probe.json`);
+      const fast = await scenario(babeldMesh(hello, 3000, 3000), CUTS, KILLS, `${tmp}/bf.json`);
+      const def = await scenario(
+        babeldMesh(null, 30_000, 15_000),
+        BABELD_DEFAULT_CUTS,
+        BABELD_DEFAULT_KILLS,
+        `${tmp}/bd.json`,
+      );
+      Object.assign(out, {
+        babeld_fast_hello_s: hello,
+        babeld_fast_cuts: fast.cutMs.length,
+        babeld_fast_kills: fast.killMs.length,
+        babeld_fast_cut_p50_ms: ms(pct(fast.cutMs, 50)),
+        babeld_fast_cut_p99_ms: ms(pct(fast.cutMs, 99)),
+        babeld_fast_kill_p99_ms: ms(pct(fast.killMs, 99)),
+        babeld_default_cuts: def.cutMs.length,
+        babeld_default_kills: def.killMs.length,
+        babeld_default_cut_p50_ms: ms(pct(def.cutMs, 50)),
+        babeld_default_cut_p99_ms: ms(pct(def.cutMs, 99)),
+        babeld_default_kill_p99_ms: ms(pct(def.killMs, 99)),
+      });
+      const ratio = (a: unknown, b: unknown) =>
+        typeof a === "number" && typeof b === "number" && a > 0
+          ? Math.round((b / a) * 10) / 10
+          : null;
+      out.speedup_vs_babeld_fast_p50 = ratio(out.cut_p50_ms, out.babeld_fast_cut_p50_ms);
+      out.speedup_vs_babeld_default_p50 = ratio(out.cut_p50_ms, out.babeld_default_cut_p50_ms);
+    }
+    await Deno.mkdir(`${HERE}results`, { recursive: true });
+    await Deno.writeTextFile(`${HERE}results/mttr.json`, JSON.stringify(out, null, 2) + "\n");
+    console.log(JSON.stringify(out));
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,81 @@
+"""UDP sequence stream for the MTTR benchmark (bench/mttr.ts).
+
+send SRC DST PORT RATE SECONDS: sends RATE packets/s carrying a 32-bit sequence number from
+SRC to DST:PORT for SECONDS (bounded), printing the wall-clock start time first.
+recv ADDR PORT COUNT SECONDS: receives for at most SECONDS (or until stdin closes) and prints
+one JSON line: packets received and the gaps in the sequence, each as [first_missing,
+last_missing, arrival time of the packet before, arrival time of the packet after].
+Only the testbed's own namespace addresses are used as targets.
+"""
+import array
+import json
+import select
+import socket
+import struct
+import sys
+import time
+
+
+def send(src, dst, port, rate, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    total = int(rate * seconds)
+    t0 = time.monotonic()
+    print(json.dumps({"start": time.time()}), flush=True)
+    for seq in range(total):
+        due = t0 + seq / rate
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        try:
+            s.sendto(struct.pack("!I", seq) + b"\0" * 60, (dst, port))
+        except OSError:
+            pass  # no route for a moment: the gap is what we measure
+    print(json.dumps({"sent": total}), flush=True)
+
+
+def recv(addr, port, count, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    seen = bytearray(count)
+    arrival = array.array("d", bytes(8 * count))
+    received = 0
+    deadline = time.monotonic() + seconds
+    print(json.dumps({"ready": True}), flush=True)
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([s, sys.stdin], [], [], 0.2)
+        if sys.stdin in ready and not sys.stdin.readline():
+            break
+        if s in ready:
+            data = s.recv(2048)
+            if len(data) >= 4:
+                seq = struct.unpack("!I", data[:4])[0]
+                if seq < count and not seen[seq]:
+                    seen[seq] = 1
+                    arrival[seq] = time.time()
+                    received += 1
+    first = seen.find(1)
+    last = seen.rfind(1)
+    # Each gap: first and last missing sequence number, and the arrival times (epoch s) of the
+    # packets just before and just after it (0 when none).
+    gaps = [[0, first - 1, 0, arrival[first]]] if first > 0 else []
+    i = first
+    while 0 <= i < last:
+        j = seen.find(0, i, last)
+        if j < 0:
+            break
+        k = seen.find(1, j, last + 1)
+        gaps.append([j, k - 1, arrival[j - 1], arrival[k]])
+        i = k
+    print(json.dumps({"received": received, "first": first, "last": last, "gaps": gaps}), flush=True)
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "send":
+        send(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]))
+    elif mode == "recv":
+        recv(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+    else:
+        sys.exit("usage: mttr_stream.py send|recv ...")
