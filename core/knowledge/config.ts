@@ -29,7 +29,7 @@ export const KnowledgeConfigSchema = z.object({
   similarity_threshold: z.number().min(-1).max(1).default(0.7),
   hnsw_m: z.int().min(2).max(128).default(32),
   hnsw_ef_construction: z.int().min(8).max(2000).default(64),
-  hnsw_ef_search: z.int().min(8).max(5000).default(160),
+  hnsw_ef_search: z.int().min(8).max(5000).default(400),
 }).strict();
 
 /** Parsed `knowledge` section. */

@@ -17,12 +17,12 @@ export interface HnswParams {
   m: number;
   /** Candidate list size while inserting (default 64). */
   efConstruction: number;
-  /** Candidate list size while searching (default 128); raised to k when smaller. */
+  /** Candidate list size while searching (default 400); raised to k when smaller. */
   efSearch: number;
 }
 
 /** Defaults measured in bench/kb.ts to give recall@10 >= 0.95 at 100k documents. */
-export const DEFAULT_HNSW: HnswParams = { m: 32, efConstruction: 64, efSearch: 160 };
+export const DEFAULT_HNSW: HnswParams = { m: 32, efConstruction: 64, efSearch: 400 };
 
 // deno-lint-ignore no-explicit-any
 type HnswLib = any;
