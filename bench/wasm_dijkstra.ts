@@ -11,7 +11,7 @@ import { loadCore } from "../wasm/core.ts";
 import { csrFromArrays } from "../core/routing/graph.ts";
 import { seededRandom } from "../core/routing/random_graph.ts";
 import { dijkstraTuned, tunedWorkspace } from "../core/routing/reference_dijkstra.ts";
-import { cpuPerCall, fmt, loadAverage, python, stats, time, writeResult } from "./wasm_stats.ts";
+import { fmt, interleaved, loadAverage, python, stats, writeResult } from "./wasm_stats.ts";
 
 const N = 100_000, LINKS = 500_000, RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 40);
 // V8 runs new WASM code in its baseline tier (Liftoff) and swaps in optimised code in the
@@ -51,14 +51,13 @@ try {
   const core = await loadCore();
   using g = core.graph(csr);
   const dist = new Float64Array(N), pred = new Int32Array(N);
-  const wasm = time(RUNS, WARMUP, (i) => g.shortestTreeInto(sources[i % SOURCES], dist, pred));
-  const wasmCpu = cpuPerCall(RUNS, (i) => g.shortestTreeInto(sources[i % SOURCES], dist, pred));
+  const ws = tunedWorkspace(N, csr.targets.length);
+  const [wasm, ts] = interleaved(RUNS, WARMUP, [
+    (i) => g.shortestTreeInto(sources[i % SOURCES], dist, pred),
+    (i) => dijkstraTuned(csr, sources[i % SOURCES], ws),
+  ]);
   g.shortestTreeInto(sources[0], dist, pred);
   const wasmDist = dist.slice();
-
-  const ws = tunedWorkspace(N, csr.targets.length);
-  const ts = time(RUNS, WARMUP, (i) => dijkstraTuned(csr, sources[i % SOURCES], ws));
-  const tsCpu = cpuPerCall(RUNS, (i) => dijkstraTuned(csr, sources[i % SOURCES], ws));
   dijkstraTuned(csr, sources[0], ws);
   let maxDiff = 0;
   for (let v = 0; v < N; v++) maxDiff = Math.max(maxDiff, Math.abs(ws.dist[v] - wasmDist[v]));
@@ -73,12 +72,13 @@ try {
   const wasmSum = wasmDist.reduce((a, b) => a + (b < Infinity ? b : 0), 0);
   const igraphDiff = Math.abs(wasmSum - (py.check_sum as number)) / wasmSum;
 
-  const W = stats(wasm), T = stats(ts), I = stats(igraph);
+  const W = stats(wasm.wall), T = stats(ts.wall), I = stats(igraph);
+  const wasmCpu = stats(wasm.cpu).median_ms, tsCpu = stats(ts.cpu).median_ms;
   const result = {
     graph: { nodes: N, undirected_links: LINKS, arcs: csr.targets.length, sources: SOURCES },
-    wasm: { ...W, cpu_ms_per_call: wasmCpu },
-    tuned_ts: { ...T, cpu_ms_per_call: tsCpu },
-    igraph: { ...I, cpu_ms_per_call: py.cpu_ms_per_call, version: py.igraph },
+    wasm: { ...W, cpu_median_ms: wasmCpu },
+    tuned_ts: { ...T, cpu_median_ms: tsCpu },
+    igraph: { ...I, cpu_mean_ms: py.cpu_ms_per_call, version: py.igraph },
     ratios: {
       ts_over_wasm_median: Math.round((T.median_ms / W.median_ms) * 100) / 100,
       igraph_over_wasm_median: Math.round((I.median_ms / W.median_ms) * 100) / 100,

@@ -65,6 +65,38 @@ export function loadAverage(): Promise<number | null> {
   }
 }
 
+/** Wall-clock and CPU samples (ms) of one implementation. */
+export interface Samples {
+  wall: number[];
+  cpu: number[];
+}
+
+/**
+ * Times several implementations interleaved (a, b, a, b, ...) so that load from other
+ * processes hits them alike; each gets `warmup` untimed calls first. Records wall-clock and
+ * process CPU time of every call.
+ */
+export function interleaved(
+  runs: number,
+  warmup: number,
+  fns: ((i: number) => void)[],
+): Samples[] {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) fn(i);
+  const out = fns.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+  for (let i = 0; i < runs; i++) {
+    fns.forEach((fn, j) => {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      fn(i);
+      const wall = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      out[j].wall.push(wall);
+      out[j].cpu.push((c.user + c.system) / 1000);
+    });
+  }
+  return out;
+}
+
 /** Debian's python3 (with igraph, sklearn, numpy); the `python3` on PATH may lack them. */
 export const PYTHON = "/usr/bin/python3";
 
