@@ -16,7 +16,12 @@ pub struct Tree {
 
 impl Tree {
     pub const fn new() -> Tree {
-        Tree { dist: Vec::new(), pred: Vec::new(), parc: Vec::new(), order: Vec::new() }
+        Tree {
+            dist: Vec::new(),
+            pred: Vec::new(),
+            parc: Vec::new(),
+            order: Vec::new(),
+        }
     }
 
     fn reset(&mut self, n: usize, full: bool) {
@@ -38,7 +43,11 @@ pub struct Avoid {
     pub node: i32,
 }
 
-pub const AVOID_NOTHING: Avoid = Avoid { arc1: NONE, arc2: NONE, node: NONE };
+pub const AVOID_NOTHING: Avoid = Avoid {
+    arc1: NONE,
+    arc2: NONE,
+    node: NONE,
+};
 
 /// Full shortest-path tree from `s` with predecessor arcs and settle order (route tables).
 pub fn run(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Heap, avoid: Avoid) {

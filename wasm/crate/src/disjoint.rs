@@ -189,5 +189,9 @@ pub fn simple_path(g: &Graph, s: usize, arcs: &[u32]) -> Path {
         }
     }
     let cost = kept.iter().map(|&a| g.w[a as usize]).sum();
-    Path { nodes, arcs: kept, cost }
+    Path {
+        nodes,
+        arcs: kept,
+        cost,
+    }
 }

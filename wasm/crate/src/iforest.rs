@@ -63,7 +63,14 @@ pub struct Forest {
 }
 
 /// Fits a forest on a row-major `rows x cols` matrix; the caller checked rows >= 2, cols >= 1.
-pub fn fit(data: &[f64], rows: usize, cols: usize, trees: usize, sample: usize, seed: u64) -> Forest {
+pub fn fit(
+    data: &[f64],
+    rows: usize,
+    cols: usize,
+    trees: usize,
+    sample: usize,
+    seed: u64,
+) -> Forest {
     let psi = if sample < rows { sample } else { rows };
     let height_limit = (psi as f64).log2().ceil() as usize;
     let mut rng = Rng::new(seed);
@@ -147,7 +154,13 @@ pub fn fit(data: &[f64], rows: usize, cols: usize, trees: usize, sample: usize, 
 
 /// A random feature that is not constant on these rows, and a threshold drawn uniformly
 /// between its min and max (both children non-empty); None when every feature is constant.
-fn choose_split(local: &[f64], psi: usize, rows: &[u32], feats: &mut [usize], rng: &mut Rng) -> Option<(usize, f64)> {
+fn choose_split(
+    local: &[f64],
+    psi: usize,
+    rows: &[u32],
+    feats: &mut [usize],
+    rng: &mut Rng,
+) -> Option<(usize, f64)> {
     let cols = feats.len();
     for tried in 0..cols {
         let j = tried + rng.below(cols - tried);

@@ -126,10 +126,25 @@ pub extern "C" fn res_i32_len() -> usize {
 
 /// Copies a CSR graph (offsets n+1, targets m, weights m, link ids m) and returns its handle.
 #[no_mangle]
-pub extern "C" fn graph_new(n: usize, m: usize, off: usize, dst: usize, w: usize, link: usize, directed: i32) -> i32 {
+pub extern "C" fn graph_new(
+    n: usize,
+    m: usize,
+    off: usize,
+    dst: usize,
+    w: usize,
+    link: usize,
+    directed: i32,
+) -> i32 {
     let st = state();
     let g = unsafe {
-        Graph::from_csr(n, slice(off, n + 1), slice(dst, m), slice(w, m), slice(link, m), directed != 0)
+        Graph::from_csr(
+            n,
+            slice(off, n + 1),
+            slice(dst, m),
+            slice(w, m),
+            slice(link, m),
+            directed != 0,
+        )
     };
     match g {
         Ok(g) => slot(&mut st.graphs, g),
@@ -228,7 +243,15 @@ pub extern "C" fn route_table(h: i32, s: i32, node_disjoint: i32) -> i32 {
 
 /// Fits an Isolation Forest on a row-major matrix and returns its handle.
 #[no_mangle]
-pub extern "C" fn forest_fit(data: usize, rows: usize, cols: usize, trees: usize, sample: usize, seed_lo: u32, seed_hi: u32) -> i32 {
+pub extern "C" fn forest_fit(
+    data: usize,
+    rows: usize,
+    cols: usize,
+    trees: usize,
+    sample: usize,
+    seed_lo: u32,
+    seed_hi: u32,
+) -> i32 {
     if rows < 2 || cols < 1 || trees < 1 || sample < 2 {
         return ERR_ARGUMENT;
     }
@@ -252,7 +275,13 @@ pub extern "C" fn forest_score(h: i32, data: usize, rows: usize, cols: usize, ou
     if cols != f.cols {
         return ERR_ARGUMENT;
     }
-    unsafe { f.score(slice::<f64>(data, rows * cols), rows, slice_mut::<f64>(out, rows)) };
+    unsafe {
+        f.score(
+            slice::<f64>(data, rows * cols),
+            rows,
+            slice_mut::<f64>(out, rows),
+        )
+    };
     0
 }
 
@@ -277,6 +306,3 @@ pub extern "C" fn forest_sample_size(h: i32) -> i32 {
         None => ERR_HANDLE,
     }
 }
-
-
-
