@@ -374,9 +374,10 @@ function bind(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]): Libbpf {
         if (rc === -2 || count[0] === 0) break;
         inBatch = outBatch;
       }
+      // Views into this call's buffers (no copies): they are not reused after returning.
       return Array.from({ length: filled }, (_, i) => ({
-        key: keys.slice(i * map.keySize, (i + 1) * map.keySize),
-        value: values.slice(i * vsize, (i + 1) * vsize),
+        key: keys.subarray(i * map.keySize, (i + 1) * map.keySize),
+        value: values.subarray(i * vsize, (i + 1) * vsize),
       }));
     },
     valueBufferSize,
