@@ -367,7 +367,8 @@ function bind(s: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]): Libbpf {
           null,
         );
         if (rc !== 0 && rc !== -2) {
-          if (round === 0 && (rc === -22 || rc === -95 || rc === -524)) return slowEntries(map);
+          // EINVAL/EOPNOTSUPP/ENOTSUPP: no batch support; ENOSPC: a bucket outgrew the buffer.
+          if (rc === -22 || rc === -95 || rc === -524 || rc === -28) return slowEntries(map);
           fail("bpf_map_lookup_batch", `Cannot read map ${map.name}`, rc);
         }
         filled += count[0];
