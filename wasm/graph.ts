@@ -150,7 +150,7 @@ export class CoreGraph {
       this.#index.set(id, i);
     });
     this.#ex = ex;
-    this.#ids = csr.ids;
+    this.#ids = [...csr.ids]; // a copy: later changes to the caller's array cannot remap nodes
     this.#onFree = onFree;
     const blocks = [csr.offsets, csr.targets, csr.weights, csr.links].map((a) => copyIn(ex, a));
     try {

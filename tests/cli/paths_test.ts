@@ -68,6 +68,18 @@ Deno.test("paths CLI prints the k disjoint paths as JSON and exits 0", async (t)
         total_cost: 7,
       });
     });
+    await t.step("no path between components: empty list, exit 0", async () => {
+      const split = `${dir}/split.json`;
+      await Deno.writeTextFile(
+        split,
+        JSON.stringify({ ...square, links: square.links.slice(0, 1) }),
+      );
+      const r = await cli(["paths", "--graph", split, "--from", "A", "--to", "B", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { paths: [], total_cost: 0 });
+      const human = await cli(["paths", "--graph", split, "--from", "A", "--to", "B"]);
+      assert.match(human.stdout, /No path from A to B/);
+    });
     await t.step("human output names every path", async () => {
       const r = await cli(["paths", "--graph", g, "--from", "B", "--to", "A"]);
       assert.equal(r.code, 0, r.stderr);
