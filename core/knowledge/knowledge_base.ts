@@ -18,7 +18,8 @@ import {
 import { DocStore } from "./doc_store.ts";
 import { cosine, type Embedder, l2Normalize } from "./embedder.ts";
 import { EmbeddingCache } from "./embedding_cache.ts";
-import { type DocFilter, isActive, matches } from "./filter.ts";
+import { type DocFilter, isActive } from "./filter.ts";
+import { FilterIndex, type SlotMask } from "./filter_index.ts";
 import { fuse, type Fused, type FusionOptions } from "./fusion.ts";
 import { hashEmbedder } from "./hash_embedder.ts";
 import { HnswIndex, type HnswParams } from "./hnsw_index.ts";
@@ -144,6 +145,7 @@ export class KnowledgeBase {
   #opts: KnowledgeBaseOptions;
   #slots: (KnowledgeDocument | undefined)[] = [];
   #byId = new Map<string, number>();
+  #filters = new FilterIndex();
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   /** Slots whose vectors are not in HNSW yet (FIFO from #pendingHead); searched exactly. */
@@ -367,12 +369,8 @@ export class KnowledgeBase {
       until: req.until,
     };
     const active = isActive(filter);
-    const accept = active
-      ? (slot: number) => {
-        const d = this.#slots[slot];
-        return !!d && matches(d, filter);
-      }
-      : undefined;
+    const mask = active ? this.#filters.mask(filter) : undefined;
+    const accept = mask?.has;
     const pool = Math.max(req.signature ? k * 8 : k * 4, 40);
     const text = mode === "vector"
       ? []
@@ -387,7 +385,7 @@ export class KnowledgeBase {
         // Only neighbours above a high threshold count here, and the graph walk finds very
         // close neighbours at a small ef (bench/kb.ts measures it): spend less on the gated leg.
         const ef = req.efSearch ?? (mode === "hybrid" && minSim >= 0.5 ? GATED_EF : undefined);
-        vec = this.#vectorSearch(qv, pool, accept, ef).filter((c) => c.score >= minSim);
+        vec = this.#vectorSearch(qv, pool, mask, ef).filter((c) => c.score >= minSim);
       } else qv = undefined;
     }
     let fused: (Fused & { sig?: number })[] = fuse(text, vec, {
@@ -441,6 +439,7 @@ export class KnowledgeBase {
       this.#slots.push(d);
       this.#byId.set(d.id, slot);
       if (text) this.#text.add(slot, d);
+      this.#filters.add(slot, d);
       if (d.embedding.some((x) => x !== 0)) this.#pending.push(slot);
     }
     this.#kick();
@@ -500,19 +499,16 @@ export class KnowledgeBase {
   #vectorSearch(
     qv: Float32Array,
     k: number,
-    accept: ((slot: number) => boolean) | undefined,
+    mask: SlotMask | undefined,
     efSearch: number | undefined,
   ): ScoredSlot[] {
-    if (accept) {
+    const accept = mask?.has;
+    if (mask) {
       // A selective filter makes the graph walk visit many rejected nodes (each a wasm→JS
       // callback); scanning the few matching vectors exactly is faster and exact.
-      const matching: number[] = [];
-      for (const slot of this.#byId.values()) {
-        if (accept(slot) && matching.push(slot) > EXACT_SCAN_MAX) break;
-      }
-      if (matching.length <= EXACT_SCAN_MAX) {
+      if (mask.count <= EXACT_SCAN_MAX) {
         const top: ScoredSlot[] = [];
-        for (const slot of matching) {
+        for (const slot of mask.slots()) {
           const d = this.#slots[slot]!;
           if (d.embedding.some((x) => x !== 0)) {
             pushTopK(top, { slot, score: dot(qv, d.embedding) }, k);
@@ -540,6 +536,7 @@ export class KnowledgeBase {
     const doc = this.#slots[slot]!;
     this.#slots[slot] = undefined;
     this.#text.remove(slot, doc);
+    this.#filters.remove(slot, doc);
     this.#hnsw.remove(slot);
   }
 
