@@ -29,6 +29,8 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
@@ -50,6 +52,12 @@ export interface Libc {
   readTextFile(path: string): string;
   /** True when a process with this pid exists (kill(pid, 0) succeeds or fails with EPERM). */
   processExists(pid: number): boolean;
+  /**
+   * The kernel driver behind an interface (ethtool ETHTOOL_GDRVINFO), e.g. "veth", "e1000e";
+   * null when the interface does not exist or has no ethtool support. Follows the calling
+   * thread's network namespace.
+   */
+  interfaceDriver(name: string): string | null;
   /** Closes a file descriptor (errors ignored: used on cleanup paths). */
   close(fd: number): void;
   /** Moves the calling thread into the namespace behind `fd` (nstype CLONE_NEWNET). */
@@ -65,6 +73,11 @@ export interface Libc {
 const O_RDONLY = 0;
 const O_CLOEXEC = 0o2000000;
 const CLONE_NEWNET = 0x40000000;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const SIOCETHTOOL = 0x8946n;
+const ETHTOOL_GDRVINFO = 3;
 
 let cached: Libc | undefined;
 
@@ -134,6 +147,31 @@ export function libc(): Libc {
           off += c.length;
         }
         return new TextDecoder().decode(all);
+      } finally {
+        s.close(fd);
+      }
+    },
+    interfaceDriver: (name) => {
+      const ifname = cString(name);
+      if (ifname.length > 16) return null;
+      const fd = s.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) return null;
+      try {
+        // struct ethtool_drvinfo { u32 cmd; char driver[32]; ... } is 196 bytes.
+        const info = new Uint8Array(196);
+        new DataView(info.buffer).setUint32(0, ETHTOOL_GDRVINFO, true);
+        // struct ifreq { char ifr_name[16]; void *ifr_data; ... } is 40 bytes.
+        const ifr = new Uint8Array(40);
+        ifr.set(ifname);
+        new DataView(ifr.buffer).setBigUint64(
+          16,
+          BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(info))),
+          true,
+        );
+        if (s.ioctl(fd, SIOCETHTOOL, ifr) !== 0) return null;
+        const driver = info.subarray(4, 36);
+        const end = driver.indexOf(0);
+        return new TextDecoder().decode(driver.subarray(0, end < 0 ? 32 : end));
       } finally {
         s.close(fd);
       }

@@ -28,4 +28,5 @@ export {
 } from "./program_loader.ts";
 export { attachTc, detachTc, findAttachedTc } from "./tc_loader.ts";
 export { cleanupStale } from "./crash_cleanup.ts";
+export { chooseAttachMode, type TelemetryMode, VIRTUAL_DRIVERS } from "./attach_mode.ts";
 export { ensureEbpfMetrics } from "./metrics.ts";

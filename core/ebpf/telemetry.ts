@@ -8,7 +8,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { type BpfObject, type Libbpf, openLibbpf } from "../../ffi/libbpf.ts";
-import { errorMessage, ValidationError } from "../errors.ts";
+import { errorMessage, ValidationError, X0Error } from "../errors.ts";
+import { chooseAttachMode, type TelemetryMode } from "./attach_mode.ts";
 import { registerCounterSource } from "./metrics.ts";
 import { interfaceIndex } from "./netns.ts";
 import { cleanupStale } from "./crash_cleanup.ts";
@@ -24,9 +25,12 @@ export interface EbpfTelemetryOptions {
   interfaces: string[];
   /**
    * "skb" (generic XDP, works everywhere; default), "native" (driver XDP: physical NICs with
-   * XDP support) or "tc" (clsact ingress: cheapest on veth and other virtual links).
+   * XDP support), "tc" (clsact ingress: cheapest on veth and other virtual links), or "auto"
+   * (per interface: tc on virtual drivers, native elsewhere, skb if native is unsupported).
    */
-  mode?: AttachMode;
+  mode?: TelemetryMode;
+  /** Drivers "auto" treats as virtual (TC); default VIRTUAL_DRIVERS from attach_mode.ts. */
+  virtualDrivers?: ReadonlySet<string>;
   /** Where the crash-cleanup record lives. */
   stateDir: string;
   /** Network namespace of the interfaces (default: the agent's own). */
@@ -45,6 +49,8 @@ export interface EbpfTelemetry {
   reason: string | null;
   /** Current counters per interface. */
   counters(): InterfaceCounters[];
+  /** How each interface is hooked (empty in procfs mode). */
+  attached: { iface: string; mode: AttachMode; progId: number }[];
   /** Detaches the programs (ebpf mode) and stops exporting; idempotent. */
   stop(): void;
 }
@@ -53,6 +59,7 @@ interface Attached {
   iface: string;
   obj: BpfObject;
   progId: number;
+  mode: AttachMode;
 }
 
 const active = new Set<EbpfTelemetry>();
@@ -88,6 +95,7 @@ function fallback(opts: EbpfTelemetryOptions, reason: string): EbpfTelemetry {
   const t: EbpfTelemetry = {
     mode: "procfs",
     reason,
+    attached: [],
     counters: () => stopped ? [] : readFallbackCounters(opts.interfaces, { netns: opts.netns }),
     stop: () => {
       stopped = true;
@@ -112,41 +120,41 @@ export async function startEbpfTelemetry(opts: EbpfTelemetryOptions): Promise<Eb
     throw new ValidationError("Interfaces must be a non-empty list of distinct names");
   }
   for (const iface of opts.interfaces) interfaceIndex(iface, opts.netns);
-  const mode = opts.mode ?? "skb";
-  const program = mode === "tc" ? "x0_telemetry_tc" : "x0_telemetry";
+  const requested = opts.mode ?? "skb";
   let libbpf: Libbpf;
   try {
     libbpf = openLibbpf(opts.libraryPath);
   } catch (err) {
     return fallback(opts, errorMessage(err));
   }
-  let bytes: Uint8Array;
+  const objects = new Map<string, Uint8Array>();
+  const objectBytes = async (program: TelemetryProgram): Promise<Uint8Array> => {
+    const path = opts.objectPath ?? objectPath(program);
+    let bytes = objects.get(path);
+    if (!bytes) objects.set(path, bytes = await Deno.readFile(path));
+    return bytes;
+  };
   try {
     cleanupStale(libbpf, opts.stateDir);
-    bytes = await Deno.readFile(opts.objectPath ?? objectPath(program));
   } catch (err) {
     return fallback(opts, errorMessage(err));
   }
   const attached: Attached[] = [];
   try {
     for (const iface of opts.interfaces) {
-      // One object per interface: each gets its own maps, hence its own counters.
-      const obj = loadObject(libbpf, bytes, { name: `${program}@${iface}` });
+      const mode = requested === "auto"
+        ? chooseAttachMode(iface, { netns: opts.netns, virtualDrivers: opts.virtualDrivers })
+        : requested;
       try {
-        const where = { iface, netns: opts.netns, stateDir: opts.stateDir };
-        const progId = mode === "tc"
-          ? attachTc(libbpf, obj, program, where)
-          : attachXdp(libbpf, obj, program, { ...where, mode });
-        attached.push({ iface, obj, progId });
+        attached.push(await attachOne(libbpf, iface, mode, objectBytes, opts));
       } catch (err) {
-        obj.close();
-        throw err;
+        // "auto" picked native XDP but the driver has none: generic XDP works everywhere.
+        if (!(requested === "auto" && mode === "native" && isUnsupported(err))) throw err;
+        attached.push(await attachOne(libbpf, iface, "skb", objectBytes, opts));
       }
     }
   } catch (err) {
-    for (const a of attached) {
-      detachQuietly(libbpf, a, opts);
-    }
+    for (const a of attached) detachQuietly(libbpf, a, opts);
     return fallback(opts, errorMessage(err));
   }
 
@@ -168,6 +176,7 @@ export async function startEbpfTelemetry(opts: EbpfTelemetryOptions): Promise<Eb
     mode: "ebpf",
     reason: null,
     counters,
+    attached: attached.map(({ iface, mode, progId }) => ({ iface, mode, progId })),
     stop: () => {
       if (stopped) return;
       stopped = true;
@@ -180,10 +189,38 @@ export async function startEbpfTelemetry(opts: EbpfTelemetryOptions): Promise<Eb
   return t;
 }
 
+type TelemetryProgram = "x0_telemetry" | "x0_telemetry_tc";
+
+function isUnsupported(err: unknown): boolean {
+  return err instanceof X0Error && err.code === "unsupported";
+}
+
+/** Loads a fresh object (own maps, so own counters) and attaches it to one interface. */
+async function attachOne(
+  libbpf: Libbpf,
+  iface: string,
+  mode: AttachMode,
+  objectBytes: (program: TelemetryProgram) => Promise<Uint8Array>,
+  opts: EbpfTelemetryOptions,
+): Promise<Attached> {
+  const program: TelemetryProgram = mode === "tc" ? "x0_telemetry_tc" : "x0_telemetry";
+  const obj = loadObject(libbpf, await objectBytes(program), { name: `${program}@${iface}` });
+  try {
+    const where = { iface, netns: opts.netns, stateDir: opts.stateDir };
+    const progId = mode === "tc"
+      ? attachTc(libbpf, obj, program, where)
+      : attachXdp(libbpf, obj, program, { ...where, mode });
+    return { iface, obj, progId, mode };
+  } catch (err) {
+    obj.close();
+    throw err;
+  }
+}
+
 function detachQuietly(libbpf: Libbpf, a: Attached, opts: EbpfTelemetryOptions): void {
   try {
     const where = { netns: opts.netns, progId: a.progId, stateDir: opts.stateDir };
-    if (opts.mode === "tc") detachTc(libbpf, a.iface, where);
+    if (a.mode === "tc") detachTc(libbpf, a.iface, where);
     else detachXdp(libbpf, a.iface, where);
   } catch (err) {
     log.error("Cannot detach telemetry from {iface}: {error}", {

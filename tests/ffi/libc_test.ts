@@ -36,3 +36,9 @@ Deno.test("cString() NUL-terminates and refuses embedded NULs", () => {
   assert.deepEqual([...cString("ab")], [97, 98, 0]);
   assert.throws(() => cString("a\0b"), TypeError);
 });
+
+Deno.test("interfaceDriver() returns null where ethtool has no driver information", () => {
+  assert.equal(libc().interfaceDriver("x0-no-such-if"), null);
+  assert.equal(libc().interfaceDriver("lo"), null, "loopback implements no get_drvinfo");
+  assert.equal(libc().interfaceDriver("x".repeat(20)), null, "names longer than IFNAMSIZ");
+});
