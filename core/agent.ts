@@ -12,6 +12,7 @@ import { errorMessage } from "./errors.ts";
 import { createHealthRegistry, type HealthRegistry, healthValue } from "./health/health.ts";
 import { startMapek } from "./mapek/loop.ts";
 import { startMeshRuntime } from "./mesh/runtime.ts";
+import { startEbpfTelemetry } from "./ebpf/telemetry.ts";
 import type { MeshView } from "./mesh/view.ts";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.ts";
 import { readKernelFile } from "./host/kernel_files.ts";
@@ -66,6 +67,20 @@ export async function startAgent(
   const meshRuntime = await startMeshRuntime(config, { nodeId, kv, scheduler });
   const mesh = meshRuntime.view;
   for (const check of meshRuntime.checks) health.register(check);
+
+  const ebpfInterfaces = config.ebpf.interfaces.length
+    ? config.ebpf.interfaces
+    : config.mesh.interfaces;
+  const ebpf = config.ebpf.enabled && ebpfInterfaces.length
+    ? await startEbpfTelemetry({
+      interfaces: ebpfInterfaces,
+      mode: config.ebpf.mode,
+      stateDir: config.data_dir,
+    }).catch((err) => {
+      log.warning("eBPF telemetry not started: {error}", { error: errorMessage(err) });
+      return null;
+    })
+    : null;
 
   // --- MAPE-K self-healing loop (issue 5): supervised services start here; the loop runs as
   // the scheduler task "mapek" and stops its services when the scheduler stops. ---
@@ -125,6 +140,7 @@ export async function startAgent(
     }, app.fetch);
   } catch (err) {
     await meshRuntime.stop();
+    await ebpf?.stop();
     kv.close();
     throw err;
   }
@@ -154,6 +170,7 @@ export async function startAgent(
         await server.shutdown();
         await scheduler.stop(timeoutMs);
         await meshRuntime.stop();
+        await ebpf?.stop();
         return "done" as const;
       })().catch((err) => {
         log.error("Error during shutdown: {error}", { error: errorMessage(err) });

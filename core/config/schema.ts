@@ -130,6 +130,20 @@ const mapekSchema = z.object({
   kubernetes_ca_path: z.string().default("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"),
 }).strict();
 
+/** eBPF telemetry on the mesh interfaces (falls back to /proc/net/dev counters). */
+const ebpfSchema = z.object({
+  /** Attach the telemetry program at start. */
+  enabled: z.boolean().default(true),
+  /** Interfaces to count on; empty means mesh.interfaces. */
+  interfaces: z.array(
+    z.string().regex(/^(?!\.{1,2}$)[A-Za-z0-9_.:@-]{1,15}$/, {
+      message: "a Linux interface name: 1-15 characters, no '/' or whitespace",
+    }),
+  ).default([]),
+  /** auto: TC on virtual links (veth, tun), native XDP elsewhere; or force skb, native, tc. */
+  mode: z.enum(["auto", "skb", "native", "tc"]).default("auto"),
+});
+
 /** Zod schema of the whole configuration, with defaults. */
 export const configSchema = z.object({
   /** Stable identity of this node; generated once and kept in the data dir when null. */
@@ -151,6 +165,7 @@ export const configSchema = z.object({
   mesh: meshSchema.default(meshSchema.parse({})),
   mapek: mapekSchema.default(mapekSchema.parse({})),
   services: z.array(serviceSchema).default([]),
+  ebpf: ebpfSchema.default(ebpfSchema.parse({})),
 }).strict();
 
 /** The validated configuration the agent runs with. */
