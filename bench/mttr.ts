@@ -9,8 +9,11 @@
  * convergence of the agents (launch → every router has a kernel route to every other).
  * Writes bench/results/mttr.json; the last line printed is that JSON on one line.
  *
- * Flags: --grid RxC (4x5) --cuts N (20) --kills N (5) --babeld-default-cuts N (5)
- * --babeld-default-kills N (2) --no-babeld --rate PPS (1000)
+ * The agent runs twice: with its default timers (the headline keys) and with a fast probe
+ * interval (`x0_fast_*`), as babeld runs with default and with fast timers.
+ *
+ * Flags: --grid RxC (4x5) --cuts N (20) --kills N (5) --x0-fast MS:DEAD (30:2, 0 = skip)
+ * --babeld-default-cuts N (5) --babeld-default-kills N (2) --no-babeld --rate PPS (1000)
  *
  * @module
  */
@@ -50,6 +53,10 @@ const BABELD_DEFAULT_CUTS = intFlag("babeld-default-cuts", 5);
 const BABELD_DEFAULT_KILLS = intFlag("babeld-default-kills", 2);
 const RATE = intFlag("rate", 1000);
 const WITH_BABELD = !Deno.args.includes("--no-babeld");
+/** Probe interval and dead probes of the agent's fast run ("0" skips it). */
+const X0_FAST_SPEC = flag("x0-fast", "30:2");
+if (!/^(0|\d+:\d+)$/.test(X0_FAST_SPEC)) throw new Error(`Invalid --x0-fast: ${X0_FAST_SPEC}`);
+const [X0_FAST, X0_FAST_DEAD] = X0_FAST_SPEC === "0" ? [0, 0] : X0_FAST_SPEC.split(":").map(Number);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,6 +69,8 @@ function pct(values: number[], p: number): number | null {
 
 interface Mesh {
   name: string;
+  /** Extra agent `mesh` settings (x0 only). */
+  mesh?: Record<string, unknown>;
   start(state: TestbedState): Promise<void>;
   /** Restarts the routing process of one (revived) router. */
   restart(state: TestbedState, name: string): Promise<void>;
@@ -70,17 +79,22 @@ interface Mesh {
   settleMs: number;
 }
 
-const x0Mesh: Mesh = {
-  name: "x0tta6bl4",
-  async start(state) {
-    await pool(state.routers, 20, (r) => startRouterAgent(state, r));
-  },
-  async restart(state, name) {
-    await revive(state, name);
-  },
-  holdMs: 1500,
-  settleMs: 2500,
-};
+function x0Mesh(fast: { intervalMs: number; deadProbes: number } | null): Mesh {
+  return {
+    name: fast === null
+      ? "x0tta6bl4 (default timers)"
+      : `x0tta6bl4 (probe ${fast.intervalMs} ms, dead after ${fast.deadProbes})`,
+    mesh: fast === null ? {} : { probe_interval_ms: fast.intervalMs, dead_probes: fast.deadProbes },
+    async start(state) {
+      await pool(state.routers, 20, (r) => startRouterAgent(state, r));
+    },
+    async restart(state, name) {
+      await revive(state, name);
+    },
+    holdMs: 1500,
+    settleMs: 2500,
+  };
+}
 
 function babeldMesh(helloS: number | null, holdMs: number, settleMs: number): Mesh {
   const startOne = async (state: TestbedState, name: string) => {
@@ -263,7 +277,7 @@ interface Event {
 /** Runs one mesh through the events; returns per-event MTTRs in ms. */
 async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: string) {
   const topology = parseTopology(`grid:${GRID}`);
-  const state = await testbedUp(topology, { stateFile, agent: "none" });
+  const state = await testbedUp(topology, { stateFile, agent: "none", mesh: mesh.mesh });
   try {
     const launched = Date.now();
     await mesh.start(state);
@@ -334,16 +348,24 @@ async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: stri
     const cutMs = events.filter((e) => e.kind === "cut").map(mttr);
     const killMs = events.filter((e) => e.kind === "kill").map(mttr);
     const restoreMs = events.map(undoGap);
+    // Loss that began outside every event and its settling time: instability of the mesh.
+    const spuriousMs = result.gaps
+      .filter(([, , before]) =>
+        !events.some((e) => before * 1000 >= e.at - 50 && before * 1000 <= e.undoAt + mesh.settleMs)
+      )
+      .reduce((sum, [s, e]) => sum + (e - s + 1) * 1000 / RATE, 0);
     for (const e of events) {
       console.log(`  ${e.kind} ${e.target}: ${mttr(e)} ms (after undo: ${undoGap(e)} ms)`);
     }
     console.log(`  stream: ${result.received} packets received, ${result.gaps.length} gaps`);
+    console.log(`  loss outside events: ${spuriousMs} ms`);
     return {
       converge_s,
       converge_after_start_s,
       cutMs,
       killMs,
       restoreMs,
+      spuriousMs,
       received: result.received,
     };
   } finally {
@@ -384,7 +406,7 @@ if (import.meta.main) {
   const tmp = await Deno.makeTempDir({ prefix: "x0-mttr-" });
   const ms = (v: number | null) => v === null ? null : Math.round(v);
   try {
-    const x0 = await scenario(x0Mesh, CUTS, KILLS, `${tmp}/x0.json`);
+    const x0 = await scenario(x0Mesh(null), CUTS, KILLS, `${tmp}/x0.json`);
     const out: Record<string, unknown> = {
       topology: `grid:${GRID}`,
       rate_pps: RATE,
@@ -397,11 +419,31 @@ if (import.meta.main) {
       kill_p95_ms: ms(pct(x0.killMs, 95)),
       kill_p99_ms: ms(pct(x0.killMs, 99)),
       restore_max_gap_ms: ms(Math.max(0, ...x0.restoreMs)),
+      loss_outside_events_ms: ms(x0.spuriousMs),
       converge_s: Math.round(x0.converge_s * 100) / 100,
       converge_after_start_s: x0.converge_after_start_s === null
         ? null
         : Math.round(x0.converge_after_start_s * 100) / 100,
     };
+    if (X0_FAST > 0) {
+      const f = await scenario(
+        x0Mesh({ intervalMs: X0_FAST, deadProbes: X0_FAST_DEAD }),
+        CUTS,
+        KILLS,
+        `${tmp}/x0f.json`,
+      );
+      Object.assign(out, {
+        x0_fast_probe_interval_ms: X0_FAST,
+        x0_fast_dead_probes: X0_FAST_DEAD,
+        x0_fast_cuts: f.cutMs.length,
+        x0_fast_kills: f.killMs.length,
+        x0_fast_cut_p50_ms: ms(pct(f.cutMs, 50)),
+        x0_fast_cut_p95_ms: ms(pct(f.cutMs, 95)),
+        x0_fast_cut_p99_ms: ms(pct(f.cutMs, 99)),
+        x0_fast_kill_p99_ms: ms(pct(f.killMs, 99)),
+        x0_fast_loss_outside_events_ms: ms(f.spuriousMs),
+      });
+    }
     if (WITH_BABELD) {
       const hello = await fastestStableBabeld(`${tmp}/probe.json`);
       const fast = await scenario(babeldMesh(hello, 3000, 3000), CUTS, KILLS, `${tmp}/bf.json`);
@@ -417,7 +459,9 @@ if (import.meta.main) {
         babeld_fast_kills: fast.killMs.length,
         babeld_fast_cut_p50_ms: ms(pct(fast.cutMs, 50)),
         babeld_fast_cut_p99_ms: ms(pct(fast.cutMs, 99)),
+        babeld_fast_cut_p95_ms: ms(pct(fast.cutMs, 95)),
         babeld_fast_kill_p99_ms: ms(pct(fast.killMs, 99)),
+        babeld_fast_loss_outside_events_ms: ms(fast.spuriousMs),
         babeld_default_cuts: def.cutMs.length,
         babeld_default_kills: def.killMs.length,
         babeld_default_cut_p50_ms: ms(pct(def.cutMs, 50)),
@@ -430,6 +474,14 @@ if (import.meta.main) {
           : null;
       out.speedup_vs_babeld_fast_p50 = ratio(out.cut_p50_ms, out.babeld_fast_cut_p50_ms);
       out.speedup_vs_babeld_default_p50 = ratio(out.cut_p50_ms, out.babeld_default_cut_p50_ms);
+      out.fast_speedup_vs_babeld_fast_p50 = ratio(
+        out.x0_fast_cut_p50_ms,
+        out.babeld_fast_cut_p50_ms,
+      );
+      out.fast_speedup_vs_babeld_fast_p99 = ratio(
+        out.x0_fast_cut_p99_ms,
+        out.babeld_fast_cut_p99_ms,
+      );
     }
     await Deno.mkdir(`${HERE}results`, { recursive: true });
     await Deno.writeTextFile(`${HERE}results/mttr.json`, JSON.stringify(out, null, 2) + "\n");

@@ -31,11 +31,12 @@ import {
 } from "./metrics.ts";
 import {
   isUsable,
+  type LinkStats,
   linkStats,
   type Neighbour,
   type ProbeTimers,
-  QUALITY_SCORE,
 } from "./neighbour.ts";
+import { linkWeight } from "../routing/link_weight.ts";
 import { type Prober, startProber } from "./prober.ts";
 import {
   type RouteEngine,
@@ -49,9 +50,19 @@ import type { MeshRoute, MeshView } from "./view.ts";
 
 const log = getLogger(["x0", "mesh"]);
 
-/** Link weight from a quality score in [0, 1] (the WASM core's formula). */
-export function linkWeight(score: number): number {
-  return 100 / (score + 1);
+/** Relative change of a link's measured weight that is worth a new LSA. */
+const COST_CHANGE = 0.25;
+/** Probe intervals a changed weight must persist before it is advertised. */
+const COST_HOLD_TICKS = 20;
+
+/** Routing weight of a link from its measurements: 100 / (quality_score + 1), in [16.67, 100]. */
+export function measuredCost(stats: LinkStats): number {
+  const w = linkWeight({
+    rtt_ms: stats.rttMs ?? 0,
+    loss_percent: Math.min(100, (stats.loss ?? 0) * 100),
+    jitter_ms: stats.jitterMs ?? 0,
+  });
+  return Math.round(w * 100) / 100;
 }
 
 /** A running native mesh agent. */
@@ -105,7 +116,18 @@ export async function startNativeMesh(
   let lastChange = performance.now();
   let recomputeTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
-  const advertised = new Map<string, string>(); // iface -> "peer:quality" last advertised
+  // What our LSA says about each interface's link; changed only on a sustained difference.
+  const advertised = new Map<
+    string,
+    { peer: string; quality: string; cost: number; held: number }
+  >();
+  const advertise = (iface: MeshInterface, n: Neighbour) =>
+    advertised.set(iface.name, {
+      peer: n.nodeId,
+      quality: n.quality,
+      cost: measuredCost(linkStats(n, timers)),
+      held: 0,
+    });
   // Declared before the flooder's callbacks that read it; assigned once the sockets are bound.
   // deno-lint-ignore prefer-const
   let prober: Prober | undefined;
@@ -177,9 +199,9 @@ export async function startNativeMesh(
 
   const ownLsa = (): Lsa => {
     seq = Math.max(seq + 1, Date.now());
-    const links = [...usableByPeer().values()].map(({ n }) => ({
+    const links = [...usableByPeer().values()].map(({ iface, n }) => ({
       neighbour: n.nodeId,
-      cost: Math.round(linkWeight(QUALITY_SCORE[n.quality]) * 1000) / 1000,
+      cost: advertised.get(iface.name)?.cost ?? measuredCost(linkStats(n, timers)),
       quality: n.quality,
     })).sort((a, b) => a.neighbour.localeCompare(b.neighbour));
     return { origin: nodeId, seq, age: 0, router_address: routerAddress, links };
@@ -286,7 +308,7 @@ export async function startNativeMesh(
           advertised.delete(iface.name);
           originate();
         } else if (!wasUsable && isUsable(n)) {
-          advertised.set(iface.name, `${n.nodeId}:${n.quality}`);
+          advertise(iface, n);
           flooder.maintain(iface, n.nodeId, performance.now());
           originate();
         }
@@ -295,9 +317,16 @@ export async function startNativeMesh(
       onTick(iface, n) {
         if (!n || !isUsable(n)) return;
         flooder.maintain(iface, n.nodeId, performance.now());
-        const tag = `${n.nodeId}:${n.quality}`;
-        if (advertised.get(iface.name) !== tag) {
-          advertised.set(iface.name, tag);
+        const a = advertised.get(iface.name);
+        if (!a || a.peer !== n.nodeId || a.quality !== n.quality) {
+          advertise(iface, n);
+          originate();
+          return;
+        }
+        const cost = measuredCost(linkStats(n, timers));
+        a.held = Math.abs(cost - a.cost) > COST_CHANGE * a.cost ? a.held + 1 : 0;
+        if (a.held >= COST_HOLD_TICKS) {
+          advertise(iface, n);
           originate();
         }
       },

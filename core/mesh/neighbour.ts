@@ -39,15 +39,6 @@ export const QUALITY_THRESHOLDS: ReadonlyArray<
   { quality: "POOR", maxLoss: 0.4, maxRttMs: 500, maxJitterMs: 250 },
 ];
 
-/** Score in [0, 1] of each quality class; link weight = 100 / (score + 1). */
-export const QUALITY_SCORE: Readonly<Record<LinkQuality, number>> = {
-  EXCELLENT: 1,
-  GOOD: 0.75,
-  FAIR: 0.5,
-  POOR: 0.25,
-  BAD: 0,
-};
-
 /**
  * Classifies link measurements.
  *
