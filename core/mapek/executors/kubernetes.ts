@@ -33,8 +33,15 @@ function readOptional(path: string): string | null {
 export function resolveCluster(options: KubernetesOptions): { apiUrl: string; namespace: string } {
   let apiUrl = options.apiUrl ?? null;
   if (!apiUrl) {
-    const host = Deno.env.get("KUBERNETES_SERVICE_HOST");
-    const port = Deno.env.get("KUBERNETES_SERVICE_PORT") ?? "443";
+    const env = (name: string) => {
+      try {
+        return Deno.env.get(name);
+      } catch {
+        return undefined; // no permission for the variable: treated as unset
+      }
+    };
+    const host = env("KUBERNETES_SERVICE_HOST");
+    const port = env("KUBERNETES_SERVICE_PORT") ?? "443";
     if (host) apiUrl = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   }
   if (!apiUrl) {

@@ -65,6 +65,7 @@ Deno.test("finished incidents recorded in the knowledge base drive its recommend
       assert.equal(await recordIncident(kb, memoryIncident(1, "clear_cache", false)), true);
       assert.equal(await recordIncident(kb, memoryIncident(2, "restart_service", true)), true);
       assert.equal(await recordIncident(kb, memoryIncident(3, "restart_service", true)), true);
+      await kb.whenIndexed();
       const rec = await kbRecommender(kb)("High Memory on r1: memory_percent 94 > 85", {
         cpu_percent: 5,
         memory_percent: 94,
