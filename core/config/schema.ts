@@ -100,6 +100,8 @@ const mapekSchema = z.object({
   service_failures: z.int().min(1).max(100).default(2),
   /** No action below this diagnosis confidence. */
   confidence_floor: z.number().min(0).max(1).default(0.6),
+  /** Whether a lossy link may be taken out of use (interface down) when moving routes off it did not help. */
+  isolate_links: z.boolean().default(false),
   /** No new action on the same target within this time. */
   cooldown_ms: z.int().min(0).max(86_400_000).default(10_000),
   /** At most this many actions in any window of action_window_ms. */

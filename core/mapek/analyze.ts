@@ -196,6 +196,9 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
       );
       const all = [...measured, ...(options.remoteLinks?.() ?? [])];
       for (const l of links) {
+        // A dead neighbour is the mesh's fast reroute's job; the loop heals links that still
+        // carry traffic badly.
+        if (l.values.online === 0) continue;
         const vals = sustained(
           monitor.history("links", l.target),
           "packet_loss_percent",

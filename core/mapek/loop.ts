@@ -148,6 +148,7 @@ export async function startMapek(config: Config, deps: MapekDeps): Promise<Mapek
     actionWindowMs: cfg.action_window_ms,
     dryRun: cfg.dry_run,
     cacheClear: cfg.cache_clear_command.length > 0 || cfg.cache_clear_url !== null,
+    isolateLinks: cfg.isolate_links,
     history: (sig) => store.actionStats(sig),
     recommend: deps.recommend,
     now,

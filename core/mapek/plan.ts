@@ -64,6 +64,8 @@ export interface PlannerOptions {
   dryRun: boolean;
   /** Whether a cache-clear command or hook is configured. */
   cacheClear: boolean;
+  /** Whether isolate_link may follow a route switch that did not heal. */
+  isolateLinks?: boolean;
   /** Past outcomes per action for a signature (the incident store). */
   history?: (signature: string) => Promise<Map<ActionKind, ActionStats>>;
   recommend?: Recommender;
@@ -82,7 +84,7 @@ export interface Planner {
 export function policyChain(
   diagnosis: Diagnosis,
   snapshot: Snapshot,
-  options: Pick<PlannerOptions, "services" | "cacheClear">,
+  options: Pick<PlannerOptions, "services" | "cacheClear" | "isolateLinks">,
 ): PlannedAction[] {
   const restartable = new Set(
     options.services.filter((s) => s.restart !== "none").map((s) => s.name),
@@ -134,10 +136,13 @@ export function policyChain(
       if (diagnosis.target.kind === "node" || !peer) {
         return none("loss on every link of this node: not a link fault");
       }
-      return [
+      const chain: PlannedAction[] = [
         { kind: "switch_route", target: peer, reason: "move routes off the lossy link to backups" },
-        { kind: "isolate_link", target: peer, reason: "stop using the lossy link" },
       ];
+      if (options.isolateLinks) {
+        chain.push({ kind: "isolate_link", target: peer, reason: "stop using the lossy link" });
+      }
+      return chain;
     }
     case "anomaly":
       return none("anomaly without a matching rule: observe only");

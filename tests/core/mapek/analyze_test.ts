@@ -101,6 +101,20 @@ Deno.test("analyze() localises sustained loss on one link to that link and on al
   ]]);
 });
 
+Deno.test("analyze() leaves a dead (OFFLINE) neighbour to the mesh's fast reroute", async () => {
+  const analyzer = createAnalyzer({ ...base, sustainCycles: 1 });
+  const { monitor, next } = scriptedMonitor();
+  const a = analyzer.analyze(
+    await next({
+      host: { cpu_percent: 5, memory_percent: 10 },
+      links: { r2: 100, r3: 0 },
+      offline: ["r2"],
+    }),
+    monitor,
+  );
+  assert.deepEqual(a.diagnoses, []);
+});
+
 Deno.test("analyze() uses remote link measurements to blame a neighbour", async () => {
   const analyzer = createAnalyzer({
     ...base,

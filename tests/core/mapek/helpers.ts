@@ -15,6 +15,8 @@ import {
 export interface Reading {
   host?: Record<string, number>;
   links?: Record<string, number>;
+  /** Neighbours the mesh reports OFFLINE. */
+  offline?: string[];
   services?: Record<
     string,
     { up: 0 | 1; exited?: 0 | 1; cpu_percent?: number; rss_bytes?: number }
@@ -42,7 +44,7 @@ export function scriptedMonitor(): {
         collector: "links" as const,
         target: peer,
         at: t,
-        values: { packet_loss_percent: loss },
+        values: { packet_loss_percent: loss, online: r.offline?.includes(peer) ? 0 : 1 },
         labels: { interface: `eth-${peer}` },
       }))),
     collector("services", (r) =>

@@ -49,6 +49,7 @@ const diag = (over: Partial<Diagnosis>): Diagnosis => ({
 
 const options = (over: Partial<PlannerOptions> = {}): PlannerOptions => ({
   services,
+  isolateLinks: true,
   confidenceFloor: 0.6,
   cooldownMs: 10_000,
   maxActionsPerWindow: 2,
@@ -70,8 +71,14 @@ Deno.test("policyChain() maps each diagnosis to its action chain and picks the r
   assert.deepEqual(chain({ type: "service_down", target: { kind: "service", id: "ext" } }), [
     "no_action:ext",
   ]);
+  const loss = {
+    type: "network_loss" as const,
+    target: { kind: "link" as const, id: "r1|r2", peer: "r2" },
+  };
+  assert.deepEqual(chain(loss), ["switch_route:r2"]);
   assert.deepEqual(
-    chain({ type: "network_loss", target: { kind: "link", id: "r1|r2", peer: "r2" } }),
+    policyChain(diag(loss), snapshot, { services, cacheClear: true, isolateLinks: true })
+      .map((a) => `${a.kind}:${a.target}`),
     ["switch_route:r2", "isolate_link:r2"],
   );
   assert.deepEqual(
