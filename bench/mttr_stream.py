@@ -10,6 +10,7 @@ Only the testbed's own namespace addresses are used as targets.
 import array
 import json
 import select
+import signal
 import socket
 import struct
 import sys
@@ -20,9 +21,17 @@ def send(src, dst, port, rate, seconds):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((src, 0))
     total = int(rate * seconds)
+    sent = [0]
+
+    def stop(_signum, _frame):
+        print(json.dumps({"sent": sent[0]}), flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     t0 = time.monotonic()
     print(json.dumps({"start": time.time()}), flush=True)
     for seq in range(total):
+        sent[0] = seq + 1
         due = t0 + seq / rate
         now = time.monotonic()
         if due > now:
@@ -68,7 +77,9 @@ def recv(addr, port, count, seconds):
         k = seen.find(1, j, last + 1)
         gaps.append([j, k - 1, arrival[j - 1], arrival[k]])
         i = k
-    print(json.dumps({"received": received, "first": first, "last": last, "gaps": gaps}), flush=True)
+    last_at = arrival[last] if last >= 0 else 0
+    print(json.dumps({"received": received, "first": first, "last": last, "last_at": last_at,
+                      "gaps": gaps}), flush=True)
 
 
 if __name__ == "__main__":

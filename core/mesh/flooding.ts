@@ -29,6 +29,7 @@ const CONNECT_RETRY_MS = 500;
 
 interface Session {
   iface: MeshInterface;
+  synced: boolean;
   peerId: string;
   conn: ControlConn;
   unacked: Map<string, { seq: number; sentAt: number }>;
@@ -44,6 +45,8 @@ export interface FloodOwner {
   current(origin: string): Lsa | undefined;
   /** Handles a received LSA; returns whether to acknowledge it. */
   onLsa(lsa: Lsa, iface: MeshInterface): void;
+  /** A session became synchronized (HELLO received, database sent) or went away. */
+  onSessionChange(iface: MeshInterface): void;
 }
 
 /** The flooding machinery. */
@@ -59,6 +62,8 @@ export interface Flooder {
   /** Acknowledges an LSA on one interface. */
   ack(iface: MeshInterface, lsa: Lsa): void;
   sessions(): number;
+  /** Whether the session on `iface` is up and has exchanged HELLOs (an adjacency). */
+  synced(iface: MeshInterface): boolean;
   stop(): Promise<void>;
 }
 
@@ -99,14 +104,17 @@ export function startFlooder(
   const open = (iface: MeshInterface, conn: ControlConn, expectedPeer: string) => {
     const old = sessions.get(iface.name);
     if (old) old.conn.close();
-    const s: Session = { iface, peerId: expectedPeer, conn, unacked: new Map() };
+    const s: Session = { iface, peerId: expectedPeer, conn, unacked: new Map(), synced: false };
     sessions.set(iface.name, s);
     write(s, { v: 1, type: "hello", node_id: owner.nodeId, router_address: owner.routerAddress });
     for (const lsa of owner.database()) sendLsa(s, lsa);
     const reader = read(s).finally(() => {
       readers.delete(reader);
-      if (sessions.get(iface.name) === s) sessions.delete(iface.name);
       conn.close();
+      if (sessions.get(iface.name) === s) {
+        sessions.delete(iface.name);
+        if (s.synced && !stopped) owner.onSessionChange(iface);
+      }
     });
     readers.add(reader);
   };
@@ -137,6 +145,10 @@ export function startFlooder(
             return;
           }
           helloSeen = true;
+          if (!s.synced && sessions.get(s.iface.name) === s) {
+            s.synced = true;
+            owner.onSessionChange(s.iface);
+          }
         } else if (!helloSeen) {
           lsaReceived.inc({ result: "malformed" });
           log.warning("Control message before HELLO from {iface}; closing", {
@@ -228,6 +240,7 @@ export function startFlooder(
       if (s) write(s, { v: 1, type: "ack", origin: lsa.origin, seq: lsa.seq });
     },
     sessions: () => sessions.size,
+    synced: (iface) => sessions.get(iface.name)?.synced ?? false,
     async stop() {
       stopped = true;
       listener.close();

@@ -199,7 +199,11 @@ export async function startNativeMesh(
 
   const ownLsa = (): Lsa => {
     seq = Math.max(seq + 1, Date.now());
-    const links = [...usableByPeer().values()].map(({ iface, n }) => ({
+    // Like an OSPF FULL adjacency: a link is advertised only once the neighbour is usable
+    // and the databases were exchanged, so nobody routes through a router that has no routes.
+    const links = [...usableByPeer().values()].filter(({ iface }) => flooder.synced(iface)).map((
+      { iface, n },
+    ) => ({
       neighbour: n.nodeId,
       cost: advertised.get(iface.name)?.cost ?? measuredCost(linkStats(n, timers)),
       quality: n.quality,
@@ -255,6 +259,10 @@ export async function startNativeMesh(
       current: (origin) => {
         const e = lsdb.get(origin);
         return e ? lsdb.outgoing(e, performance.now()) : undefined;
+      },
+      onSessionChange: (iface) => {
+        const n = neighbourOf(iface);
+        if (n && isUsable(n)) originate();
       },
       onLsa: (lsa, iface) => {
         flooder.ack(iface, lsa);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { counter, missingForNetns, skipOrFail, waitFor } from "./harness.ts";
-import { nsRun } from "./netns.ts";
+import { nsRun, stopPid } from "./netns.ts";
 import { cut, kill, restore, router, testbedDown, testbedUp } from "./testbed.ts";
 import { parseTopology } from "./topology.ts";
 import { forwardingPath, waitFullReachability } from "./traffic.ts";
@@ -114,6 +114,17 @@ Deno.test("native mesh on a 5-router netns ring", async (t) => {
       const peers = await fetch(`${router(state, "r1").api}/mesh/peers`).then((r) => r.json());
       const r2 = peers.peers.find((p: { id: string }) => p.id === "r2");
       assert.equal(r2.state, "OFFLINE");
+    });
+
+    await t.step("a clean stop removes the agent's kernel routes and nothing else", async () => {
+      const r1 = router(state, "r1");
+      const show = async (args: string[]) =>
+        (await nsRun(r1.netns, ["ip", "route", "show", ...args])).stdout.trim();
+      assert.notEqual(await show(["proto", "99"]), "");
+      const kernelRoutes = await show(["proto", "kernel"]);
+      await stopPid(r1.pid!);
+      assert.equal(await show(["proto", "99"]), "");
+      assert.equal(await show(["proto", "kernel"]), kernelRoutes);
     });
   } finally {
     await testbedDown(stateFile);
