@@ -10,7 +10,12 @@
 import { loadCore } from "../wasm/core.ts";
 import { csrFromArrays } from "../core/routing/graph.ts";
 import { seededRandom } from "../core/routing/random_graph.ts";
-import { dijkstraTuned, tunedWorkspace } from "../core/routing/reference_dijkstra.ts";
+import {
+  bucketWorkspace,
+  dijkstraBuckets,
+  dijkstraTuned,
+  tunedWorkspace,
+} from "../core/routing/reference_dijkstra.ts";
 import { fmt, interleaved, loadAverage, python, stats, writeResult } from "./wasm_stats.ts";
 
 const N = 100_000, LINKS = 500_000, RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 40);
@@ -52,15 +57,24 @@ try {
   using g = core.graph(csr);
   const dist = new Float64Array(N), pred = new Int32Array(N);
   const ws = tunedWorkspace(N, csr.targets.length);
-  const [wasm, ts] = interleaved(RUNS, WARMUP, [
+  const bws = bucketWorkspace(N);
+  const [wasm, ts, tsBuckets] = interleaved(RUNS, WARMUP, [
     (i) => g.shortestTreeInto(sources[i % SOURCES], dist, pred),
     (i) => dijkstraTuned(csr, sources[i % SOURCES], ws),
+    (i) => dijkstraBuckets(csr, sources[i % SOURCES], bws),
   ]);
   g.shortestTreeInto(sources[0], dist, pred);
   const wasmDist = dist.slice();
   dijkstraTuned(csr, sources[0], ws);
+  dijkstraBuckets(csr, sources[0], bws);
   let maxDiff = 0;
-  for (let v = 0; v < N; v++) maxDiff = Math.max(maxDiff, Math.abs(ws.dist[v] - wasmDist[v]));
+  for (let v = 0; v < N; v++) {
+    maxDiff = Math.max(
+      maxDiff,
+      Math.abs(ws.dist[v] - wasmDist[v]),
+      Math.abs(bws.dist[v] - wasmDist[v]),
+    );
+  }
 
   const py = await python("igraph_dijkstra.py", [
     graphFile,
@@ -72,12 +86,14 @@ try {
   const wasmSum = wasmDist.reduce((a, b) => a + (b < Infinity ? b : 0), 0);
   const igraphDiff = Math.abs(wasmSum - (py.check_sum as number)) / wasmSum;
 
-  const W = stats(wasm.wall), T = stats(ts.wall), I = stats(igraph);
+  const W = stats(wasm.wall), T = stats(ts.wall), TB = stats(tsBuckets.wall), I = stats(igraph);
   const wasmCpu = stats(wasm.cpu).median_ms, tsCpu = stats(ts.cpu).median_ms;
+  const tsbCpu = stats(tsBuckets.cpu).median_ms;
   const result = {
     graph: { nodes: N, undirected_links: LINKS, arcs: csr.targets.length, sources: SOURCES },
     wasm: { ...W, cpu_median_ms: wasmCpu },
-    tuned_ts: { ...T, cpu_median_ms: tsCpu },
+    tuned_ts: { ...T, cpu_median_ms: tsCpu, algorithm: "4-ary heap, lazy deletion" },
+    ts_same_algorithm: { ...TB, cpu_median_ms: tsbCpu, algorithm: "bucket queue, as the core" },
     igraph: { ...I, cpu_mean_ms: py.cpu_ms_per_call, version: py.igraph },
     ratios: {
       ts_over_wasm_median: Math.round((T.median_ms / W.median_ms) * 100) / 100,
@@ -85,6 +101,8 @@ try {
       ts_over_wasm_p95: Math.round((T.p95_ms / W.p95_ms) * 100) / 100,
       igraph_over_wasm_p95: Math.round((I.p95_ms / W.p95_ms) * 100) / 100,
       ts_over_wasm_cpu: Math.round((tsCpu / wasmCpu) * 100) / 100,
+      ts_same_algorithm_over_wasm_median: Math.round((TB.median_ms / W.median_ms) * 100) / 100,
+      ts_same_algorithm_over_wasm_cpu: Math.round((tsbCpu / wasmCpu) * 100) / 100,
       igraph_over_wasm_cpu: Math.round(((py.cpu_ms_per_call as number) / wasmCpu) * 100) / 100,
     },
     targets: {
@@ -100,11 +118,17 @@ try {
   console.log(`WASM      median ${fmt(W.median_ms)} ms  p95 ${fmt(W.p95_ms)} ms  ${cpu(wasmCpu)}`);
   console.log(`tuned TS  median ${fmt(T.median_ms)} ms  p95 ${fmt(T.p95_ms)} ms  ${cpu(tsCpu)}`);
   console.log(
+    `TS, same bucket queue  median ${fmt(TB.median_ms)} ms  p95 ${fmt(TB.p95_ms)} ms  ${
+      cpu(tsbCpu)
+    }`,
+  );
+  console.log(
     `igraph    median ${fmt(I.median_ms)} ms  p95 ${fmt(I.p95_ms)} ms  ${cpu(py.cpu_ms_per_call)}`,
   );
   console.log(
     `ratios (median): TS/WASM ${result.ratios.ts_over_wasm_median}x, ` +
-      `igraph/WASM ${result.ratios.igraph_over_wasm_median}x; (CPU time) TS/WASM ` +
+      `igraph/WASM ${result.ratios.igraph_over_wasm_median}x, same-algorithm TS/WASM ` +
+      `${result.ratios.ts_same_algorithm_over_wasm_median}x; (CPU time) TS/WASM ` +
       `${result.ratios.ts_over_wasm_cpu}x, igraph/WASM ${result.ratios.igraph_over_wasm_cpu}x; ` +
       `load average ${load0}`,
   );

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { loadCore } from "../../wasm/core.ts";
 import { dijkstraReference } from "../../core/routing/reference_dijkstra.ts";
 import { arcWeights, assertPath, corpus } from "./graph_checks.ts";
+import { randomGraph, seededRandom } from "../../core/routing/random_graph.ts";
 
 const core = await loadCore();
 
@@ -35,6 +36,28 @@ Deno.test("shortestTree() matches the O(n^2) reference on 400 seeded random grap
     }
   }
   assert.ok(checked > 5000, `only ${checked} reachable nodes checked`);
+});
+
+Deno.test("shortestTree() is exact with both queues: narrow weight range (buckets) and wide (radix)", () => {
+  for (let seed = 1; seed <= 60; seed++) {
+    const r = seededRandom(seed);
+    const n = 30 + Math.floor(r() * 200);
+    const base = randomGraph(r, { n, links: n * 4, directed: seed % 2 === 0 });
+    // Bucket queue: weights in [5, 7); radix heap: weights from 1e-6 to 1e6.
+    const narrow = { ...base, weights: base.weights.map(() => 5 + 2 * r()) };
+    const wide = { ...base, weights: base.weights.map(() => 10 ** (12 * r() - 6)) };
+    for (const csr of [narrow, wide]) {
+      using g = core.graph(csr);
+      const ref = dijkstraReference(csr, 0);
+      const tree = g.shortestTree(csr.ids[0]);
+      ref.dist.forEach((d, v) => {
+        assert.ok(
+          d === tree.dist[v] || Math.abs(d - tree.dist[v]) <= 1e-9 * Math.max(1, d),
+          `seed ${seed} node ${v}: ${d} vs ${tree.dist[v]}`,
+        );
+      });
+    }
+  }
 });
 
 Deno.test("pathTo() returns the tree path with its distance, null when unreachable", () => {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  bucketWorkspace,
+  dijkstraBuckets,
   dijkstraReference,
   dijkstraTuned,
   tunedWorkspace,
@@ -23,6 +25,20 @@ Deno.test("dijkstraTuned() equals the O(n^2) reference on 200 random graphs", ()
       dijkstraTuned(g, s, ws);
       assert.deepEqual(Array.from(ws.dist), dijkstraReference(g, s).dist, `seed ${seed}`);
     }
+  }
+});
+
+Deno.test("dijkstraBuckets() matches the O(n^2) reference on 100 random graphs", () => {
+  for (let seed = 1; seed <= 100; seed++) {
+    const r = seededRandom(seed);
+    const n = 2 + Math.floor(r() * 80);
+    const g = randomGraph(r, { n, links: n * 4, directed: seed % 2 === 0 });
+    const ws = bucketWorkspace(n);
+    dijkstraBuckets(g, 0, ws);
+    const ref = dijkstraReference(g, 0).dist;
+    ref.forEach((d, v) =>
+      assert.ok(Math.abs(d - ws.dist[v]) <= 1e-9 * Math.max(1, d) || d === ws.dist[v])
+    );
   }
 });
 

@@ -3,8 +3,36 @@
 //! node (used to find fallback paths around a failed first hop).
 
 use crate::graph::{Graph, NONE};
-/// The heap Dijkstra runs on.
-pub type Heap = crate::radix_heap::RadixHeap;
+/// The queues Dijkstra runs on (bucket queue when the weights allow, else radix heap).
+pub type Heap = crate::bucket_queue::Queues;
+
+/// A monotone priority queue.
+trait Queue {
+    fn push(&mut self, key: f64, item: u32);
+    fn pop(&mut self) -> Option<(f64, u32)>;
+}
+
+impl Queue for crate::radix_heap::RadixHeap {
+    #[inline]
+    fn push(&mut self, key: f64, item: u32) {
+        crate::radix_heap::RadixHeap::push(self, key, item)
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<(f64, u32)> {
+        crate::radix_heap::RadixHeap::pop(self)
+    }
+}
+
+impl Queue for crate::bucket_queue::BucketQueue {
+    #[inline]
+    fn push(&mut self, key: f64, item: u32) {
+        crate::bucket_queue::BucketQueue::push(self, key, item)
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<(f64, u32)> {
+        crate::bucket_queue::BucketQueue::pop(self)
+    }
+}
 
 /// Output of one run; buffers are reused across runs so memory stays flat.
 pub struct Tree {
@@ -51,18 +79,29 @@ pub const AVOID_NOTHING: Avoid = Avoid {
 
 /// Full shortest-path tree from `s` with predecessor arcs and settle order (route tables).
 pub fn run(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Heap, avoid: Avoid) {
-    run_impl::<true>(g, s, tree, heap, avoid);
+    if g.bucketable() {
+        heap.buckets.reset(g.min_w, g.max_w);
+        run_impl::<_, true>(g, s, tree, &mut heap.buckets, avoid);
+    } else {
+        heap.radix.clear();
+        run_impl::<_, true>(g, s, tree, &mut heap.radix, avoid);
+    }
 }
 
 /// Distances and predecessor nodes only (no arcs, no order): the plain single-source query.
 pub fn run_light(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Heap) {
-    run_impl::<false>(g, s, tree, heap, AVOID_NOTHING);
+    if g.bucketable() {
+        heap.buckets.reset(g.min_w, g.max_w);
+        run_impl::<_, false>(g, s, tree, &mut heap.buckets, AVOID_NOTHING);
+    } else {
+        heap.radix.clear();
+        run_impl::<_, false>(g, s, tree, &mut heap.radix, AVOID_NOTHING);
+    }
 }
 
 /// The unrestricted case has its own loop: it is the hot path. FULL records arcs and order.
-fn run_impl<const FULL: bool>(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Heap, avoid: Avoid) {
+fn run_impl<Q: Queue, const FULL: bool>(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Q, avoid: Avoid) {
     tree.reset(g.n, FULL);
-    heap.clear();
     let dist = &mut tree.dist[..];
     let pred = &mut tree.pred[..];
     let parc = &mut tree.parc[..];

@@ -12,6 +12,9 @@ pub struct Graph {
     pub w: Vec<f64>,
     pub twin: Vec<i32>,
     pub src: Vec<u32>,
+    /// Smallest and largest arc weight (0 and 0 without arcs).
+    pub min_w: f64,
+    pub max_w: f64,
 }
 
 /// Validation failures, mirrored by the TypeScript wrapper's messages.
@@ -21,6 +24,11 @@ pub const ERR_WEIGHT: i32 = -12;
 pub const ERR_LINK_ID: i32 = -13;
 
 impl Graph {
+    /// True when Dijkstra can use the bucket queue (positive weights in a narrow range).
+    pub fn bucketable(&self) -> bool {
+        self.min_w > 0.0 && self.max_w / self.min_w < (crate::bucket_queue::MAX_RING - 2) as f64
+    }
+
     /// Builds a graph from CSR arrays, checking every invariant the algorithms rely on.
     pub fn from_csr(
         n: usize,
@@ -81,8 +89,12 @@ impl Graph {
                 }
             }
         }
+        let min_w = w.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max_w = w.iter().cloned().fold(0.0, f64::max);
         Ok(Graph {
             n,
+            min_w: if m == 0 { 0.0 } else { min_w },
+            max_w,
             directed,
             off: off.iter().map(|&x| x as u32).collect(),
             dst: dst.iter().map(|&x| x as u32).collect(),

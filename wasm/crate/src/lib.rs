@@ -9,6 +9,7 @@
 mod dijkstra;
 mod disjoint;
 mod graph;
+mod bucket_queue;
 mod heap;
 mod iforest;
 mod radix_heap;

@@ -86,5 +86,7 @@ fn reverse(g: &Graph) -> Graph {
         w,
         twin: vec![NONE; m],
         src,
+        min_w: g.min_w,
+        max_w: g.max_w,
     }
 }
