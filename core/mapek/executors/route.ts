@@ -61,6 +61,15 @@ async function ip(args: string[], netns?: string): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
+/** One kernel route as `ip -j route` prints it. */
+interface KernelRow {
+  dst?: string;
+  gateway?: string;
+  dev?: string;
+  metric?: number;
+  protocol?: string;
+}
+
 /**
  * Creates the route control for a mesh view.
  *
@@ -72,7 +81,8 @@ export function routeControl(
   options: { netns?: string; protocol?: number } = {},
 ): RouteControl {
   const protocol = options.protocol ?? 99;
-  const moved = new Map<string, MeshRoute[]>();
+  // Per peer, the routes moved and the metric-0 route each replaced (null: one was added).
+  const moved = new Map<string, { route: MeshRoute; previous: KernelRow | null }[]>();
   const isolated = new Map<string, string>();
 
   const peerOf = (id: string): MeshPeer => {
@@ -83,6 +93,8 @@ export function routeControl(
   const via = (r: MeshRoute, p: MeshPeer) =>
     r.next_hop === p.id || (p.address !== null && r.next_hop === p.address);
   const addressOf = (hop: string) => mesh.peers().find((x) => x.id === hop)?.address ?? hop;
+  const showRoutes = async (dest: string): Promise<KernelRow[]> =>
+    JSON.parse((await ip(["-j", "route", "show", dest], options.netns)) || "[]");
 
   return {
     async switchToBackup(peer) {
@@ -92,17 +104,22 @@ export function routeControl(
       }
       const p = peerOf(peer);
       const routes = mesh.routes().filter((r) => via(r, p));
-      const done: MeshRoute[] = moved.get(peer) ?? [];
+      const done = moved.get(peer) ?? [];
       const skipped: string[] = [];
       for (const r of routes) {
         if (!r.backup_next_hop || r.backup_next_hop === peer) {
           skipped.push(r.destination);
           continue;
         }
+        // The switch goes in at metric 0, ahead of the mesh's own primary and backup entries;
+        // remember what it replaces so restore() can undo exactly that.
+        const previous = (await showRoutes(r.destination)).find((row) => !row.metric) ?? null;
         const args = ["route", "replace", r.destination, "via", addressOf(r.backup_next_hop)];
         if (r.backup_interface) args.push("dev", r.backup_interface);
         await ip([...args, "proto", String(protocol)], options.netns);
-        done.push(r);
+        if (!done.some((m) => m.route.destination === r.destination)) {
+          done.push({ route: r, previous });
+        }
       }
       moved.set(peer, done);
       if (routes.length > 0 && done.length === 0) {
@@ -132,15 +149,16 @@ export function routeControl(
       }
       const p = mesh.peers().find((x) => x.id === peer);
       if (!p) return true;
-      const dests = (moved.get(peer) ?? []).map((r) => r.destination);
+      const dests = (moved.get(peer) ?? []).map((m) => m.route.destination);
       if (dests.length === 0) {
         // Nothing was moved: avoided when isolated or when no route went through the peer.
         return isolated.has(peer) || !mesh.routes().some((r) => via(r, p));
       }
+      // The route the kernel actually uses for each moved destination.
       for (const d of dests) {
-        const text = await ip(["-j", "route", "show", d], options.netns);
-        const rows = JSON.parse(text || "[]") as { gateway?: string; dev?: string }[];
-        if (rows.some((row) => row.gateway === p.address)) return false;
+        const text = await ip(["-j", "route", "get", d.split("/")[0]], options.netns);
+        const rows = JSON.parse(text || "[]") as KernelRow[];
+        if (rows.some((row) => row.gateway === p.address || row.dev === p.interface)) return false;
       }
       return true;
     },
@@ -154,10 +172,12 @@ export function routeControl(
         await ip(["link", "set", "dev", iface, "up"], options.netns);
         isolated.delete(peer);
       }
-      for (const r of moved.get(peer) ?? []) {
-        if (!r.next_hop) continue;
-        const args = ["route", "replace", r.destination, "via", addressOf(r.next_hop)];
-        if (r.interface) args.push("dev", r.interface);
+      for (const { route: r, previous } of moved.get(peer) ?? []) {
+        const args = previous?.gateway
+          ? ["route", "replace", r.destination, "via", previous.gateway]
+          : ["route", "del", r.destination, "via", addressOf(r.backup_next_hop!)];
+        const dev = previous ? previous.dev : r.backup_interface;
+        if (dev) args.push("dev", dev);
         try {
           await ip([...args, "proto", String(protocol)], options.netns);
         } catch (err) {

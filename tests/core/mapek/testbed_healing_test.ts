@@ -1,0 +1,130 @@
+/**
+ * MAPE-K inside real agents on the shared netns testbed (tests/testbed, native mesh backend):
+ * a lossy link measured by the mesh agent's own prober is diagnosed on that link by the router
+ * at its end, its routes move to the backup next hop in the kernel, the incident is served by
+ * /incidents with its MTTR, and the routes come back when the link is clean again.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { link, router, testbedDown, testbedUp } from "../../testbed/testbed.ts";
+import { parseTopology } from "../../testbed/topology.ts";
+import { labMissing, sh, skipOrFail } from "./fixtures/router_lab.ts";
+
+async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+const getJson = async (url: string) =>
+  await (await fetch(url, { signal: AbortSignal.timeout(2000) })).json();
+
+Deno.test("agents on the netns testbed heal a lossy link measured by the mesh prober: routes move to the backup and come back", async (t) => {
+  const missing = await labMissing();
+  if (missing) return skipOrFail(`testbed healing needs ${missing}`);
+  const dir = await Deno.makeTempDir({ prefix: "x0mk-tb-" });
+  const stateFile = `${dir}/state.json`;
+  try {
+    const state = await testbedUp(parseTopology("ring:4"), { stateFile });
+    const r1 = router(state, "r1"), r2 = router(state, "r2");
+    const l = link(state, "r1", "r2");
+    const r1If = l.a === "r1" ? l.a_if : l.b_if;
+    const viaDev = async () => {
+      const out = await sh("ip", ["-n", r1.netns, "-j", "route", "get", r2.router_address]);
+      return (JSON.parse(out)[0] as { dev: string }).dev;
+    };
+    const drop = (op: "-A" | "-D") =>
+      sh("ip", [
+        "netns",
+        "exec",
+        r1.netns,
+        "iptables",
+        op,
+        "INPUT",
+        "-i",
+        r1If,
+        "-m",
+        "statistic",
+        "--mode",
+        "random",
+        "--probability",
+        "0.3",
+        "-j",
+        "DROP",
+      ]);
+
+    await t.step("the mesh converges and a quiet period gives no incident", async () => {
+      await until(
+        async () => {
+          const { peers } = await getJson(`${r1.api}/mesh/peers`);
+          return peers.length === 2 &&
+              peers.every((p: { state: string; loss_percent: number }) =>
+                p.state === "ONLINE" && p.loss_percent === 0
+              )
+            ? true
+            : undefined;
+        },
+        30_000,
+        "r1's neighbours ONLINE",
+      );
+      await until(
+        async () => ((await viaDev()) === r1If ? true : undefined),
+        15_000,
+        "r1 → r2 direct",
+      );
+      await new Promise((r) => setTimeout(r, 10_000));
+      for (const r of state.routers) {
+        assert.deepEqual((await getJson(`${r.api}/incidents`)).incidents, [], r.name);
+      }
+    });
+
+    let at = 0;
+    await t.step(
+      "30 % loss on r1–r2 is Network Loss on that link and r1's route to r2 moves off it",
+      async () => {
+        at = Date.now();
+        await drop("-A");
+        const inc = await until(
+          async () => {
+            const { incidents } = await getJson(
+              `${r1.api}/incidents?type=network_loss&since=${at}`,
+            );
+            return incidents.find((i: { outcome: string }) => i.outcome !== "open");
+          },
+          30_000,
+          "r1's network_loss incident",
+        );
+        assert.equal(inc.target, "r1|r2");
+        assert.equal(inc.diagnosis.target.kind, "link");
+        assert.equal(inc.outcome, "recovered");
+        assert.deepEqual(
+          inc.actions.map((a: { kind: string; result: string }) => [a.kind, a.result]),
+          [
+            ["switch_route", "success"],
+          ],
+        );
+        assert.ok(typeof inc.mttr_s === "number");
+        assert.notEqual(await viaDev(), r1If);
+      },
+    );
+
+    await t.step("once the link is clean again the route returns to it", async () => {
+      await drop("-D");
+      await until(
+        async () => ((await viaDev()) === r1If ? true : undefined),
+        30_000,
+        "r1 → r2 direct again",
+      );
+      const { incidents } = await getJson(`${r1.api}/incidents?type=network_loss&since=${at}`);
+      assert.equal(incidents.length, 1);
+    });
+  } finally {
+    await testbedDown(stateFile);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
