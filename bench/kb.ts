@@ -273,7 +273,7 @@ try {
   }
 
   // --- latency at 100k (short queries, default settings) ---
-  log("query latency at 100k");
+  log(`query latency at ${N}`);
   const lat = async (req: (q: string) => SearchRequest) => {
     for (let i = 0; i < 20; i++) await kb.search(req(querySets.short[i])); // warm-up
     const ms: number[] = [];
@@ -302,7 +302,7 @@ try {
 
 // --- baseline: Orama BM25 on the same 100k documents ---
 {
-  log("baseline: Orama BM25 at 100k");
+  log(`baseline: Orama BM25 at ${N}`);
   const db = create({ schema: { id: "string", content: "string" } as const });
   const [, insertMs] = await timeIt(() =>
     insertMultiple(db, docs.map((d) => ({ id: d.id!, content: d.content })), 1000)
