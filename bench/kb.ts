@@ -5,7 +5,8 @@
  * queries. Baselines measured in the same run: exact brute-force cosine (for HNSW) and Orama
  * BM25 (for the built-in BM25). Writes bench/results/kb.json and prints it as the last line.
  *
- * Flags: --n 100000 --small 10000 --queries 200 --out bench/results/kb.json
+ * Flags: --n 100000 --small 10000 --queries 200 --corpus mixture|topics --out FILE (default
+ * bench/results/kb.json for mixture, bench/results/kb_topics.json for topics)
  *
  * @module
  */
@@ -18,7 +19,7 @@ import { incidentDocument } from "../core/knowledge/incident.ts";
 import { readDocuments } from "../core/knowledge/files.ts";
 import { GATED_EF, KnowledgeBase, type SearchRequest } from "../core/knowledge/knowledge_base.ts";
 import { recommendAction } from "../core/knowledge/recommend.ts";
-import { prng, syntheticCorpus, syntheticDocument } from "./kb_corpus.ts";
+import { type CorpusKind, prng, syntheticCorpus, syntheticDocument } from "./kb_corpus.ts";
 import { incidentHistory } from "./kb_incidents.ts";
 
 const args = Object.fromEntries(
@@ -27,7 +28,12 @@ const args = Object.fromEntries(
 const N = Number(args.n ?? 100_000);
 const SMALL = Number(args.small ?? 10_000);
 const Q = Number(args.queries ?? 200);
-const OUT = args.out ?? "bench/results/kb.json";
+const KIND = (args.corpus ?? "mixture") as CorpusKind;
+if (KIND !== "mixture" && KIND !== "topics") {
+  throw new Error(`--corpus must be mixture or topics: ${KIND}`);
+}
+const OUT = args.out ??
+  (KIND === "mixture" ? "bench/results/kb.json" : `bench/results/kb_${KIND}.json`);
 const ROOT = new URL("../", import.meta.url).pathname;
 
 const log = (msg: string) => console.error(`[bench:kb] ${msg}`);
@@ -96,18 +102,25 @@ const EFS = [64, 160, 400, 800];
 
 const result: Record<string, unknown> = {
   machine: { cores: navigator.hardwareConcurrency, deno: Deno.version.deno },
-  corpus: { documents: N, small: SMALL, queries: Q, seed: 42, embedder: "hash-ngram-v1-384" },
+  corpus: {
+    documents: N,
+    small: SMALL,
+    queries: Q,
+    seed: 42,
+    kind: KIND,
+    embedder: "hash-ngram-v1-384",
+  },
 };
 
 // --- corpus and two query sets ---
 log(`generating ${N} synthetic documents`);
-const docs = syntheticCorpus(N);
+const docs = syntheticCorpus(N, 42, KIND);
 const [vectors, embedMs] = await timeIt(() => docs.map((d) => hashEmbed(d.content)));
 result.embedding = { docs_per_s: Math.round(N / (embedMs / 1000)) };
 /** Short operator-style queries (6 words) and held-out documents (ann-benchmarks style). */
 const querySets = {
   short: makeQueries(docs, Q, 99),
-  heldout: Array.from({ length: Q }, (_, i) => syntheticDocument(N + i).content),
+  heldout: Array.from({ length: Q }, (_, i) => syntheticDocument(N + i, 42, KIND).content),
 };
 const qvecs = {
   short: querySets.short.map((q) => hashEmbed(q)),

@@ -120,21 +120,66 @@ const TYPES = ["incident", "runbook", "note"] as const;
 const LANGS = ["en", "en", "en", "de", "fr"];
 
 /**
- * Document number `i` of the synthetic corpus (pure function of `i` and `seed`).
+ * How documents are drawn: `mixture` — every sentence picks subject, verb and context
+ * independently (no cluster structure: the hard case for ANN); `topics` — each document belongs
+ * to one of 2000 recurring topics (the same fault on other nodes, as incident logs look) whose
+ * words it mostly uses.
+ */
+export type CorpusKind = "mixture" | "topics";
+
+interface Topic {
+  subject: string;
+  verb: string;
+  context: string;
+  words: string[];
+}
+
+const topicCache = new Map<string, Topic>();
+
+function topic(t: number, seed: number): Topic {
+  const key = `${seed}:${t}`;
+  let tp = topicCache.get(key);
+  if (!tp) {
+    const r = prng(seed * 7919 + t);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
+    tp = {
+      subject: pick(SUBJECTS),
+      verb: pick(VERBS),
+      context: pick(CONTEXT),
+      words: Array.from({ length: 12 }, () => LEXICON[Math.floor(r() * LEXICON.length)]),
+    };
+    topicCache.set(key, tp);
+  }
+  return tp;
+}
+
+/**
+ * Document number `i` of the synthetic corpus (pure function of `i`, `seed` and `kind`).
  *
  * @param i index
  * @param seed corpus seed
+ * @param kind mixture (default) or topics
  */
-export function syntheticDocument(i: number, seed = 42): DocumentInput {
+export function syntheticDocument(
+  i: number,
+  seed = 42,
+  kind: CorpusKind = "mixture",
+): DocumentInput {
   const r = prng(seed * 1_000_003 + i);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
+  const tp = kind === "topics" ? topic(Math.floor(r() * 2000), seed) : undefined;
   const node = `r${Math.floor(r() * 5000)}`;
   const words: string[] = [];
   const sentences = 2 + Math.floor(r() * 4);
   for (let s = 0; s < sentences; s++) {
-    words.push(pick(SUBJECTS), "on", node, pick(VERBS), pick(CONTEXT));
+    if (tp && r() < 0.8) words.push(tp.subject, "on", node, tp.verb, tp.context);
+    else words.push(pick(SUBJECTS), "on", node, pick(VERBS), pick(CONTEXT));
     const n = 4 + Math.floor(r() * 10);
-    for (let j = 0; j < n; j++) words.push(r() < 0.5 ? pick(FILLER) : zipfWord(r));
+    for (let j = 0; j < n; j++) {
+      const x = r();
+      if (tp) words.push(x < 0.5 ? pick(tp.words) : x < 0.75 ? pick(FILLER) : zipfWord(r));
+      else words.push(x < 0.5 ? pick(FILLER) : zipfWord(r));
+    }
     words.push(`${Math.floor(r() * 100)}%.`);
   }
   const tags = [pick(TAGS)];
@@ -156,7 +201,12 @@ export function syntheticDocument(i: number, seed = 42): DocumentInput {
  *
  * @param n how many
  * @param seed corpus seed
+ * @param kind mixture (default) or topics
  */
-export function syntheticCorpus(n: number, seed = 42): DocumentInput[] {
-  return Array.from({ length: n }, (_, i) => syntheticDocument(i, seed));
+export function syntheticCorpus(
+  n: number,
+  seed = 42,
+  kind: CorpusKind = "mixture",
+): DocumentInput[] {
+  return Array.from({ length: n }, (_, i) => syntheticDocument(i, seed, kind));
 }

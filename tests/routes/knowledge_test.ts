@@ -21,7 +21,7 @@ Deno.test("knowledge routes ingest, search, read and delete documents", async (t
       const res = await app.request(
         "/knowledge/documents",
         json({
-          id: "rb-loss",
+          id: "runbook:loss",
           content: "Packet loss on a mesh link: switch to the backup route",
           document_type: "runbook",
           tags: ["network"],
@@ -29,7 +29,7 @@ Deno.test("knowledge routes ingest, search, read and delete documents", async (t
         }),
       );
       assert.equal(res.status, 201);
-      assert.deepEqual(await res.json(), { ids: ["rb-loss"], created: 1, replaced: 0 });
+      assert.deepEqual(await res.json(), { ids: ["runbook:loss"], created: 1, replaced: 0 });
     });
     await t.step("POST a batch (array and {documents}) stores every document", async () => {
       let res = await app.request(
@@ -102,18 +102,18 @@ Deno.test("knowledge routes ingest, search, read and delete documents", async (t
       assert.equal((await app.request("/knowledge/search?q=x&type=memo")).status, 400);
     });
     await t.step("GET and DELETE /knowledge/documents/:id", async () => {
-      let res = await app.request("/knowledge/documents/rb-loss");
+      let res = await app.request("/knowledge/documents/runbook:loss");
       assert.equal(res.status, 200);
       const doc = await res.json();
       assert.equal(doc.document_type, "runbook");
       assert.deepEqual(doc.metadata, { action: "switch_route" });
-      res = await app.request("/knowledge/documents/rb-loss", { method: "DELETE" });
+      res = await app.request("/knowledge/documents/runbook:loss", { method: "DELETE" });
       assert.equal(res.status, 204);
-      res = await app.request("/knowledge/documents/rb-loss");
+      res = await app.request("/knowledge/documents/runbook:loss");
       assert.equal(res.status, 404);
       assert.equal((await res.json()).error.code, "not_found");
       assert.equal(
-        (await app.request("/knowledge/documents/rb-loss", { method: "DELETE" })).status,
+        (await app.request("/knowledge/documents/runbook:loss", { method: "DELETE" })).status,
         404,
       );
     });
