@@ -18,7 +18,12 @@ pub struct BucketQueue {
 
 impl BucketQueue {
     pub fn new() -> BucketQueue {
-        BucketQueue { delta: 1.0, current: 0, len: 0, ring: Vec::new() }
+        BucketQueue {
+            delta: 1.0,
+            current: 0,
+            len: 0,
+            ring: Vec::new(),
+        }
     }
 
     /// Empties the queue for weights in [min_w, max_w] (min_w > 0, ring <= MAX_RING).
@@ -72,6 +77,9 @@ pub struct Queues {
 
 impl Queues {
     pub fn new() -> Queues {
-        Queues { radix: RadixHeap::new(), buckets: BucketQueue::new() }
+        Queues {
+            radix: RadixHeap::new(),
+            buckets: BucketQueue::new(),
+        }
     }
 }

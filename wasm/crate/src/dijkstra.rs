@@ -100,7 +100,13 @@ pub fn run_light(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Heap) {
 }
 
 /// The unrestricted case has its own loop: it is the hot path. FULL records arcs and order.
-fn run_impl<Q: Queue, const FULL: bool>(g: &Graph, s: usize, tree: &mut Tree, heap: &mut Q, avoid: Avoid) {
+fn run_impl<Q: Queue, const FULL: bool>(
+    g: &Graph,
+    s: usize,
+    tree: &mut Tree,
+    heap: &mut Q,
+    avoid: Avoid,
+) {
     tree.reset(g.n, FULL);
     let dist = &mut tree.dist[..];
     let pred = &mut tree.pred[..];

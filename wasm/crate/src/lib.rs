@@ -6,10 +6,10 @@
 //!
 //! Return codes: >= 0 success (a handle or a count); < 0 an error (see `ERR_*`).
 
+mod bucket_queue;
 mod dijkstra;
 mod disjoint;
 mod graph;
-mod bucket_queue;
 mod heap;
 mod iforest;
 mod radix_heap;

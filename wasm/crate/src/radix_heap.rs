@@ -20,7 +20,12 @@ fn bucket_of(key: u64, last: u64) -> usize {
 
 impl RadixHeap {
     pub fn new() -> RadixHeap {
-        RadixHeap { last: 0, len: 0, mask: 0, buckets: (0..65).map(|_| Vec::new()).collect() }
+        RadixHeap {
+            last: 0,
+            len: 0,
+            mask: 0,
+            buckets: (0..65).map(|_| Vec::new()).collect(),
+        }
     }
 
     pub fn clear(&mut self) {

@@ -1,13 +1,17 @@
 //! The fast-reroute table of one source: for every reachable destination the shortest path
 //! (primary) and a backup whose first hop differs from the primary's.
 //!
-//! One Dijkstra gives the primary tree and the potentials. For each destination t, Suurballe's
-//! second search runs on the residual graph of the primary path, built implicitly (blocked arcs,
-//! reversed path arcs, node splitting only for nodes on the path) and stopped as soon as t is
-//! settled. The resulting optimal disjoint pair gives the backup: the member disjoint from the
-//! primary (both are when the primary is in the pair). When no disjoint pair exists, the backup
-//! is the shortest path avoiding the primary next-hop node, else the primary first link
-//! (one cached Dijkstra per first hop, so at most 2 x degree(source) extra runs).
+//! The backup is the shortest path that shares no intermediate node (node mode) or no link
+//! (edge mode) with the primary ("disjoint"); when none exists, the shortest path avoiding the
+//! primary's next-hop router ("node", node mode), else its first link ("link"). Primary +
+//! disjoint backup is a disjoint pair of minimum cost among the pairs that contain the
+//! primary; Suurballe's optimum (`disjoint.rs`) is lower only when the shortest path itself is
+//! in no optimal pair.
+//!
+//! Cost: one Dijkstra for the primary tree and potentials; one per first hop for the trees
+//! avoiding that hop (their path is the answer whenever it is disjoint from the primary); and,
+//! for the other destinations, a goal-directed search restricted to the first hop's subtree
+//! (`second_search.rs`), with landmark bounds (`landmarks.rs`).
 
 use crate::dijkstra::Heap as RadixHeap;
 use crate::dijkstra::{self, Avoid, Tree, AVOID_NOTHING};
@@ -25,7 +29,7 @@ mod landmarks;
 mod second_search;
 
 use landmarks::landmarks;
-use second_search::{entries, pair, second_path};
+use second_search::{disjoint_backup, entries};
 
 /// Landmarks for the A* bound of the second search.
 const LANDMARKS: usize = 8;
@@ -39,17 +43,10 @@ pub struct Workspace {
     stamp: u32,
     on: Vec<u32>,
     blk: Vec<u32>,
-    cancel: Vec<u32>,
     dist2: Vec<f64>,
     seen2: Vec<u32>,
     pred2: Vec<i32>,
     parc2: Vec<i32>,
-    fstamp: Vec<u32>,
-    fhead: Vec<i32>,
-    fnext: Vec<i32>,
-    walk: Vec<u32>,
-    visited: Vec<u32>,
-    wstamp: u32,
     entry: Vec<f64>,
     entry_pred: Vec<i32>,
     entry_arc: Vec<i32>,
@@ -82,17 +79,10 @@ impl Workspace {
             stamp: 0,
             on: Vec::new(),
             blk: Vec::new(),
-            cancel: Vec::new(),
             dist2: Vec::new(),
             seen2: Vec::new(),
             pred2: Vec::new(),
             parc2: Vec::new(),
-            fstamp: Vec::new(),
-            fhead: Vec::new(),
-            fnext: Vec::new(),
-            walk: Vec::new(),
-            visited: Vec::new(),
-            wstamp: 0,
             entry: Vec::new(),
             entry_pred: Vec::new(),
             entry_arc: Vec::new(),
@@ -117,20 +107,12 @@ impl Workspace {
             self.stamp = 0;
             reset(&mut self.on, n, 0);
             reset(&mut self.blk, m, 0);
-            reset(&mut self.cancel, m, 0);
             reset(&mut self.seen2, 2 * n, 0);
-            reset(&mut self.fstamp, n, 0);
         }
         reset(&mut self.dist2, 2 * n, f64::INFINITY);
         reset(&mut self.pred2, 2 * n, NONE);
         reset(&mut self.parc2, 2 * n, NONE);
-        reset(&mut self.fhead, n, NONE);
-        reset(&mut self.fnext, m, NONE);
         reset(&mut self.nh, n, NONE);
-        if self.visited.len() != n {
-            reset(&mut self.visited, n, 0);
-            self.wstamp = 0;
-        }
         reset(&mut self.entry, n, f64::INFINITY);
         reset(&mut self.entry_pred, n, NONE);
         reset(&mut self.entry_arc, n, NONE);
@@ -214,44 +196,55 @@ fn backup_for(
     }
     let first_arc = first_arc_of(ws, s, t);
     let nh = ws.nh[t];
-    let mut best: Option<(i32, Path)> = None;
-    if second_path(g, t, node_mode, ws) {
-        let (a, b) = pair(g, s, t, ws);
-        for p in [a, b].into_iter().flatten() {
-            let kind = classify(g, &p, s, t, nh, first_arc, node_mode, ws);
-            if kind == KIND_NONE {
-                continue;
-            }
-            let better = match &best {
-                None => true,
-                Some((k, q)) => kind < *k || (kind == *k && p.cost < q.cost),
-            };
-            if better {
-                best = Some((kind, p));
-            }
-        }
-    }
-    if let Some((k, p)) = best {
-        return (k, Some(p));
-    }
-    if node_mode && nh as usize != t {
-        let avoid = Avoid {
-            arc1: NONE,
-            arc2: NONE,
-            node: nh,
-        };
-        if let Some(p) = fallback_path(g, s, t, avoid, ws) {
-            return (KIND_NODE, Some(p));
-        }
-    }
-    let avoid = Avoid {
+    let link = Avoid {
         arc1: first_arc,
         arc2: g.twin[first_arc as usize],
         node: NONE,
     };
+    // The shortest path avoiding the next-hop router (node mode) or the first link: one tree per
+    // first hop. When it happens to be disjoint from the primary it is also the shortest
+    // disjoint path (the graph without the primary is a subgraph of the one it was found in).
+    let (avoid, kind) = if node_mode && nh as usize != t {
+        (
+            Avoid {
+                arc1: NONE,
+                arc2: NONE,
+                node: nh,
+            },
+            KIND_NODE,
+        )
+    } else {
+        (link, KIND_LINK)
+    };
     match fallback_path(g, s, t, avoid, ws) {
-        Some(p) => (KIND_LINK, Some(p)),
+        Some(p) => {
+            if is_disjoint(&p, node_mode, ws) {
+                return (KIND_DISJOINT, Some(p));
+            }
+            if let Some(q) = disjoint_backup(g, s, t, node_mode, ws) {
+                return (KIND_DISJOINT, Some(q));
+            }
+            (kind, Some(p))
+        }
+        // Every path crosses the next-hop router: no disjoint one; at least avoid the link.
+        None if kind == KIND_NODE => match fallback_path(g, s, t, link, ws) {
+            Some(p) => (KIND_LINK, Some(p)),
+            None => (KIND_NONE, None),
+        },
         None => (KIND_NONE, None),
+    }
+}
+
+/// True when `p` shares no intermediate node (node mode) or no link (edge mode) with the
+/// primary path marked in the workspace.
+fn is_disjoint(p: &Path, node_mode: bool, ws: &Workspace) -> bool {
+    let st = ws.stamp;
+    if node_mode {
+        p.nodes[1..p.nodes.len() - 1]
+            .iter()
+            .all(|&v| ws.on[v as usize] != st)
+    } else {
+        p.arcs.iter().all(|&a| ws.blk[a as usize] != st)
     }
 }
 
@@ -261,41 +254,6 @@ fn first_arc_of(ws: &Workspace, s: usize, t: usize) -> i32 {
         v = ws.primary.pred[v] as usize;
     }
     ws.primary.parc[v]
-}
-
-/// How well `p` protects the primary path: disjoint from it, avoiding its next-hop node,
-/// avoiding only its first link, or not at all.
-#[allow(clippy::too_many_arguments)]
-fn classify(
-    g: &Graph,
-    p: &Path,
-    s: usize,
-    t: usize,
-    nh: i32,
-    first_arc: i32,
-    node_mode: bool,
-    ws: &Workspace,
-) -> i32 {
-    let _ = s;
-    if p.arcs.is_empty() || p.arcs[0] as i32 == first_arc {
-        return KIND_NONE;
-    }
-    let st = ws.stamp;
-    let disjoint = if node_mode {
-        p.nodes[1..p.nodes.len() - 1]
-            .iter()
-            .all(|&v| ws.on[v as usize] != st)
-    } else {
-        p.arcs.iter().all(|&a| ws.blk[a as usize] != st)
-    };
-    if disjoint {
-        return KIND_DISJOINT;
-    }
-    let _ = g;
-    if nh as usize != t && p.nodes.iter().all(|&v| v as i32 != nh) {
-        return KIND_NODE;
-    }
-    KIND_LINK
 }
 
 /// Shortest path from s to t avoiding `avoid`, from a tree cached per avoided element.

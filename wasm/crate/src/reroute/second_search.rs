@@ -1,15 +1,10 @@
-//! Suurballe's second search for one destination of the route table, on the implicit residual
-//! graph of its primary path, and the split of the resulting flow into two paths.
+//! The backup of one destination of the route table: the shortest path from s to t that shares
+//! no intermediate node (node mode) or no link (edge mode) with the primary path, found by a
+//! goal-directed search of the graph without the primary path.
 
 use super::{Workspace, LANDMARKS};
-use crate::disjoint::{simple_path, Path};
-use crate::graph::{Graph, NONE};
-use crate::heap::Heap;
-
-/// Residual arc reversing a primary-path arc (cancels it in the flow).
-const RESID: i32 = -2;
-/// Residual arc v_out -> v_in of a split primary-path node.
-const SPLIT: i32 = -3;
+use crate::disjoint::Path;
+use crate::graph::Graph;
 
 struct Search<'a> {
     st: u32,
@@ -17,7 +12,7 @@ struct Search<'a> {
     seen2: &'a mut [u32],
     pred2: &'a mut [i32],
     parc2: &'a mut [i32],
-    heap: &'a mut Heap,
+    heap: &'a mut crate::heap::Heap,
 }
 
 impl<'a> Search<'a> {
@@ -33,13 +28,13 @@ impl<'a> Search<'a> {
     }
 }
 
-/// Seeds of the second search, shared by every destination below the same first hop x1.
+/// Seeds of the backup search, shared by every destination below the same first hop x1.
 ///
-/// In the residual graph of a primary path s -> x1 -> ... -> t, every node outside x1's subtree
-/// of the primary tree keeps its tree path, whose reduced costs are all 0, so its second-search
-/// distance is 0. The search therefore only runs inside subtree(x1), seeded with the cheapest
-/// reduced-cost arc from outside into each node (the same for every t below x1). That turns
-/// one Dijkstra over the whole graph per destination into a search of one subtree.
+/// With the primary path s -> x1 -> ... -> t removed, every node outside x1's subtree of the
+/// primary tree keeps its tree path, so its distance is unchanged (reduced distance 0). The
+/// search therefore only runs inside subtree(x1), seeded with the cheapest reduced-cost arc from
+/// outside into each node (the same for every t below x1). That turns one Dijkstra over the
+/// whole graph per destination into a search of one subtree.
 pub(super) fn entries(g: &Graph, s: usize, ws: &mut Workspace) {
     let n = g.n;
     let d1 = &ws.primary.dist;
@@ -91,19 +86,22 @@ pub(super) fn entries(g: &Graph, s: usize, ws: &mut Workspace) {
     }
 }
 
-/// Suurballe's second search on the implicit residual graph, restricted to the subtree of
-/// the destination's first hop; true when t is reachable. States: node v (for a node-disjoint
-/// search, v_in of a primary-path interior node) and n + v (v_out of such a node).
-///
-/// The search is goal-directed (A*) with the landmark bound of `landmarks` (s itself is a
-/// landmark too; on undirected graphs its term is 2 max(0, d(v) - d(t))).
-pub(super) fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspace) -> bool {
-    let n = g.n;
+/// The shortest path from s to t avoiding the primary path (its interior nodes in node mode,
+/// its links in edge mode), or None. Runs inside subtree(x1) from the seeds of `entries`, on
+/// reduced costs, goal-directed (A*) with the landmark bound of `landmarks`: h(v) is a lower
+/// bound of the reduced distance to t in the full graph, so also without the primary path, and
+/// it is consistent.
+pub(super) fn disjoint_backup(
+    g: &Graph,
+    s: usize,
+    t: usize,
+    node_mode: bool,
+    ws: &mut Workspace,
+) -> Option<Path> {
     let st = ws.stamp;
     let x1 = ws.nh[t];
     let nh = &ws.nh;
     let d1 = &ws.primary.dist;
-    let pred1 = &ws.primary.pred;
     let on = &ws.on;
     let blk = &ws.blk;
     let off = &g.off;
@@ -113,6 +111,8 @@ pub(super) fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspa
     let entry = &ws.entry;
     let entry_pred = &ws.entry_pred;
     let entry_arc = &ws.entry_arc;
+    // Interior nodes of the primary path are off limits in node mode.
+    let closed = |v: usize| node_mode && on[v] == st && v != t;
     let goal = d1[t];
     let lm = &ws.lm[..];
     let lc = ws.lm_count;
@@ -173,7 +173,7 @@ pub(super) fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspa
         heap: &mut ws.heap,
     };
     let mut next_seed = 0usize;
-    loop {
+    let found = loop {
         let have_seed = next_seed < seeds.len();
         let seed_key = if have_seed {
             entry[seeds[next_seed] as usize]
@@ -182,36 +182,27 @@ pub(super) fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspa
         };
         let top = q.heap.peek_key();
         if !have_seed && top.map_or(true, |k| k == f64::INFINITY) {
-            return false; // nothing left, or only nodes the A* bound proved cannot reach t
+            break false; // nothing left, or only nodes the A* bound proved cannot reach t
         }
         if have_seed && top.map_or(true, |k| seed_key <= k) {
             let v = seeds[next_seed] as usize;
             next_seed += 1;
-            q.relax(v, seed_key, h(v), entry_pred[v] as usize, entry_arc[v]);
+            if !closed(v) {
+                q.relax(v, seed_key, h(v), entry_pred[v] as usize, entry_arc[v]);
+            }
             continue;
         }
-        let (key, x) = match q.heap.pop() {
+        let (key, u) = match q.heap.pop() {
             Some(e) => e,
-            None => return false,
+            None => break false,
         };
-        let xi = x as usize;
-        let out_state = xi >= n;
-        let u = if out_state { xi - n } else { xi };
-        let k = q.dist2[xi];
+        let u = u as usize;
+        let k = q.dist2[u];
         if key > k + h(u) {
             continue;
         }
-        if xi == t {
-            return true;
-        }
-        let on_path = on[u] == st && u != t;
-        if node_mode && on_path && !out_state {
-            // v_in of a path node: its only exit is the reversed path arc into pred_out.
-            let p = pred1[u] as usize;
-            if nh[p] == x1 {
-                q.relax(n + p, k, 0.0, xi, RESID);
-            }
-            continue;
+        if u == t {
+            break true;
         }
         let du = d1[u];
         for a in off[u] as usize..off[u + 1] as usize {
@@ -219,8 +210,8 @@ pub(super) fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspa
                 continue;
             }
             let v = dst[a] as usize;
-            if nh[v] != x1 {
-                continue; // outside the subtree: already at distance 0
+            if nh[v] != x1 || closed(v) {
+                continue; // outside the subtree (distance already final) or on the primary
             }
             let mut rc = w[a] + du - d1[v];
             if rc < 0.0 {
@@ -228,113 +219,36 @@ pub(super) fn second_path(g: &Graph, t: usize, node_mode: bool, ws: &mut Workspa
             }
             let nd = k + rc;
             if q.seen2[v] != st || nd < q.dist2[v] {
-                q.relax(v, nd, h(v), xi, a as i32);
+                q.relax(v, nd, h(v), u, a as i32);
             }
         }
-        if out_state {
-            q.relax(u, k, h(u), xi, SPLIT);
-        } else if !node_mode && on_path {
-            let p = pred1[u] as usize;
-            if nh[p] == x1 {
-                q.relax(p, k, 0.0, xi, RESID);
-            }
-        }
+    };
+    if !found {
+        return None;
     }
-}
-
-/// Combines the primary path and the second search into a flow and splits it into two paths.
-pub(super) fn pair(
-    g: &Graph,
-    s: usize,
-    t: usize,
-    ws: &mut Workspace,
-) -> (Option<Path>, Option<Path>) {
-    let n = g.n;
-    let st = ws.stamp;
-    let x1 = ws.nh[t];
+    // Back from t to the node where the path entered the subtree, then that node's tree path.
+    let mut arcs: Vec<u32> = Vec::new();
     let mut y = t;
     loop {
         let x = ws.pred2[y] as usize;
-        let a = ws.parc2[y];
-        if a >= 0 {
-            add_flow(g, ws, a as usize);
-        } else if a == RESID {
-            let u = if x >= n { x - n } else { x };
-            ws.cancel[ws.primary.parc[u] as usize] = st;
-        }
-        if x < n && (x == s || ws.nh[x] != x1) {
-            // Left the subtree: the rest of the second path is x's primary tree path.
+        arcs.push(ws.parc2[y] as u32);
+        if x == s || ws.nh[x] != x1 {
             let mut v = x;
             while v != s {
-                add_flow(g, ws, ws.primary.parc[v] as usize);
+                arcs.push(ws.primary.parc[v] as u32);
                 v = ws.primary.pred[v] as usize;
             }
             break;
         }
         y = x;
     }
-    let mut v = t;
-    while v != s {
-        let a = ws.primary.parc[v] as usize;
-        if ws.cancel[a] != st {
-            add_flow(g, ws, a);
-        }
-        v = ws.primary.pred[v] as usize;
-    }
-    let a = walk(g, s, t, ws);
-    let b = walk(g, s, t, ws);
-    (a, b)
-}
-
-fn add_flow(g: &Graph, ws: &mut Workspace, a: usize) {
-    let u = g.src[a] as usize;
-    if ws.fstamp[u] != ws.stamp {
-        ws.fstamp[u] = ws.stamp;
-        ws.fhead[u] = NONE;
-    }
-    ws.fnext[a] = ws.fhead[u];
-    ws.fhead[u] = a as i32;
-}
-
-fn walk(g: &Graph, s: usize, t: usize, ws: &mut Workspace) -> Option<Path> {
-    ws.walk.clear();
-    ws.wstamp = ws.wstamp.wrapping_add(1);
-    if ws.wstamp == 0 {
-        for x in ws.visited.iter_mut() {
-            *x = 0;
-        }
-        ws.wstamp = 1;
-    }
-    let mark = ws.wstamp;
-    let mut repeated = false;
-    let mut u = s;
-    ws.visited[s] = mark;
-    let limit = g.dst.len();
-    while u != t {
-        if ws.fstamp[u] != ws.stamp || ws.fhead[u] == NONE || ws.walk.len() > limit {
-            return None;
-        }
-        let a = ws.fhead[u] as usize;
-        ws.fhead[u] = ws.fnext[a];
-        ws.walk.push(a as u32);
-        u = g.dst[a] as usize;
-        repeated |= ws.visited[u] == mark;
-        ws.visited[u] = mark;
-    }
-    if repeated {
-        // Only zero-cost cycles can make the walk revisit a node; cut them out.
-        return Some(simple_path(g, s, &ws.walk));
-    }
-    let mut nodes = Vec::with_capacity(ws.walk.len() + 1);
+    arcs.reverse();
+    let mut nodes = Vec::with_capacity(arcs.len() + 1);
     nodes.push(s as u32);
     let mut cost = 0.0;
-    for &a in ws.walk.iter() {
+    for &a in arcs.iter() {
         nodes.push(g.dst[a as usize]);
         cost += g.w[a as usize];
     }
-    Some(Path {
-        nodes,
-        arcs: ws.walk.clone(),
-        cost,
-    })
+    Some(Path { nodes, arcs, cost })
 }
