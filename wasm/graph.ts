@@ -56,9 +56,10 @@ export interface ShortestTree {
 }
 
 /**
- * How a backup protects the primary route: "disjoint" shares no link (edge mode) or no
- * intermediate node (node mode) with it; "node" avoids the primary next-hop router; "link"
- * avoids only the primary's first link.
+ * How a backup protects the primary route. The backup is the shortest path of the first kind
+ * that exists: "disjoint" shares no link (edge mode) or no intermediate node (node mode) with
+ * the primary; "node" avoids the primary next-hop router; "link" avoids only the primary's
+ * first link.
  */
 export type BackupKind = "disjoint" | "node" | "link";
 
