@@ -12,6 +12,7 @@ import { ConfigError, errorMessage } from "../core/errors.ts";
 import { configureLogging } from "../core/telemetry/logging.ts";
 import { createApp } from "../routes/app.ts";
 import { incidentsRoutes } from "../routes/incidents.ts";
+import { knowledgeRoutes } from "../routes/knowledge.ts";
 
 /** Reads the X0_* variables the loader knows (scoped env permission is enough). */
 export function readEnv(): Record<string, string | undefined> {
@@ -85,7 +86,8 @@ async function runServer(opts: ServerFlags): Promise<number> {
   let agent;
   try {
     agent = await startAgent(config, {
-      app: (deps) => createApp(deps, { modules: [incidentsRoutes(deps)] }),
+      app: (deps) =>
+        createApp(deps, { modules: [incidentsRoutes(deps), knowledgeRoutes(deps.kb)] }),
     });
   } catch (err) {
     log.fatal("Cannot start agent: {error}", { error: errorMessage(err) });

@@ -13,6 +13,10 @@ import { createHealthRegistry, type HealthRegistry, healthValue } from "./health
 import { startMapek } from "./mapek/loop.ts";
 import { startMeshRuntime } from "./mesh/runtime.ts";
 import { startEbpfTelemetry } from "./ebpf/telemetry.ts";
+import { knowledgeOptions } from "./knowledge/config.ts";
+import { readDocuments } from "./knowledge/files.ts";
+import { KnowledgeBase } from "./knowledge/knowledge_base.ts";
+import { kbRecommender, recordIncident } from "./mapek/knowledge_hook.ts";
 import type { MeshView } from "./mesh/view.ts";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.ts";
 import { readKernelFile } from "./host/kernel_files.ts";
@@ -36,6 +40,8 @@ export interface AgentDeps {
   health: HealthRegistry;
   scheduler: Scheduler;
   mesh: MeshView;
+  /** The knowledge base of incidents and runbooks (core/knowledge). */
+  kb: KnowledgeBase;
 }
 
 /** A running agent. */
@@ -82,9 +88,20 @@ export async function startAgent(
     })
     : null;
 
+  const kb = await openKnowledge(config);
+
   // --- MAPE-K self-healing loop (issue 5): supervised services start here; the loop runs as
   // the scheduler task "mapek" and stops its services when the scheduler stops. ---
-  if (config.mapek.enabled) await startMapek(config, { nodeId, kv, mesh, scheduler });
+  if (config.mapek.enabled) {
+    await startMapek(config, {
+      nodeId,
+      kv,
+      mesh,
+      scheduler,
+      recommend: kbRecommender(kb),
+      onIncident: (incident) => void recordIncident(kb, incident),
+    });
+  }
   // --- end MAPE-K ---
 
   registerProcessMetrics();
@@ -123,6 +140,7 @@ export async function startAgent(
     health,
     scheduler,
     mesh,
+    kb,
   };
   const app = options.app(deps);
 
@@ -141,6 +159,7 @@ export async function startAgent(
   } catch (err) {
     await meshRuntime.stop();
     await ebpf?.stop();
+    await kb.close();
     kv.close();
     throw err;
   }
@@ -171,6 +190,7 @@ export async function startAgent(
         await scheduler.stop(timeoutMs);
         await meshRuntime.stop();
         await ebpf?.stop();
+        await kb.close();
         return "done" as const;
       })().catch((err) => {
         log.error("Error during shutdown: {error}", { error: errorMessage(err) });
@@ -203,4 +223,28 @@ function checkInterfaces(names: string[]): { ok: boolean; reason?: string } {
   });
   if (missing.length === 0) return { ok: true };
   return { ok: false, reason: `configured interface not found: ${missing.join(", ")}` };
+}
+
+/** The runbooks shipped with the agent, seeded into an empty knowledge base. */
+const RUNBOOKS = new URL("../runbooks/", import.meta.url);
+
+/**
+ * Opens the knowledge base in the data dir; an empty one is seeded with the shipped runbooks so
+ * the planner has something to recommend from the first incident on.
+ */
+async function openKnowledge(config: Config): Promise<KnowledgeBase> {
+  const kb = await KnowledgeBase.open(
+    `${config.data_dir}/knowledge`,
+    knowledgeOptions(config.knowledge),
+  );
+  if (kb.size === 0 && RUNBOOKS.protocol === "file:") {
+    try {
+      const docs = await readDocuments(RUNBOOKS.pathname);
+      const result = await kb.add(docs);
+      log.info("Seeded the knowledge base with {count} runbooks", { count: docs.length, result });
+    } catch (err) {
+      log.warning("Knowledge base not seeded with runbooks: {error}", { error: errorMessage(err) });
+    }
+  }
+  return kb;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { KnowledgeConfigSchema } from "../knowledge/config.ts";
 
 const logLevel = z.enum(["trace", "debug", "info", "warning", "error", "fatal"]);
 
@@ -168,6 +169,7 @@ export const configSchema = z.object({
   mapek: mapekSchema.default(mapekSchema.parse({})),
   services: z.array(serviceSchema).default([]),
   ebpf: ebpfSchema.default(ebpfSchema.parse({})),
+  knowledge: KnowledgeConfigSchema.default(KnowledgeConfigSchema.parse({})),
 }).strict();
 
 /** The validated configuration the agent runs with. */
