@@ -10,11 +10,11 @@ set -euo pipefail
 # (certificate checks), protoc + grpcio (the stand-in SPIFFE Workload API server).
 packages=(iproute2 iptables iputils-ping procps kmod openssl libbpf1 libbpf-dev clang llvm
   protobuf-compiler python3-grpcio python3-protobuf
-  rustc cargo libstd-rust-dev-wasm32 yggdrasil
+  rustc cargo libstd-rust-dev-wasm32 lld-14 yggdrasil
   qemu-system-x86 linux-image-amd64 busybox-static batctl cpio xz-utils)
 if [ "${1:-test}" = "bench" ]; then
   # Side-by-side baselines and traffic generators for the benchmarks.
-  packages+=(babeld iperf3 python3-igraph python3-sklearn python3-networkx python3-numpy hyperfine)
+  packages+=(babeld iperf3 python3-igraph python3-sklearn python3-networkx python3-numpy hyperfine util-linux)
 fi
 
 missing=()
