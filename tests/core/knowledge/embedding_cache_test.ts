@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EmbeddingCache } from "../../../core/knowledge/embedding_cache.ts";
-import { type Embedder } from "../../../core/knowledge/embedder.ts";
+import type { Embedder } from "../../../core/knowledge/embedder.ts";
 import { hashEmbed, hashEmbedder } from "../../../core/knowledge/hash_embedder.ts";
 import { contentHash } from "../../../core/knowledge/document.ts";
 
