@@ -13,6 +13,8 @@ import { configureLogging } from "../core/telemetry/logging.ts";
 import { createApp } from "../routes/app.ts";
 import { incidentsRoutes } from "../routes/incidents.ts";
 import { knowledgeRoutes } from "../routes/knowledge.ts";
+import { identityRoutes } from "../routes/identity.ts";
+import { apiAuth } from "../routes/api_auth.ts";
 
 /** Reads the X0_* variables the loader knows (scoped env permission is enough). */
 export function readEnv(): Record<string, string | undefined> {
@@ -86,8 +88,23 @@ async function runServer(opts: ServerFlags): Promise<number> {
   let agent;
   try {
     agent = await startAgent(config, {
-      app: (deps) =>
-        createApp(deps, { modules: [incidentsRoutes(deps), knowledgeRoutes(deps.kb)] }),
+      app: (deps) => {
+        const modules = [incidentsRoutes(deps), knowledgeRoutes(deps.kb)];
+        const id = deps.identity;
+        if (!id) return createApp(deps, { modules });
+        // API authentication (issue 7): writes need an operate token, identity admin an admin one.
+        return createApp(deps, {
+          middleware: [apiAuth({
+            verifier: id.verifier,
+            readRequiresToken: config.identity.read_requires_token,
+            metricsRequireToken: id.metricsRequireToken,
+          })],
+          modules: [
+            identityRoutes({ bundle: id.localBundle, issuer: id.issuer, verifier: id.verifier }),
+            ...modules,
+          ],
+        });
+      },
     });
   } catch (err) {
     log.fatal("Cannot start agent: {error}", { error: errorMessage(err) });

@@ -12,6 +12,7 @@ import { errorMessage } from "./errors.ts";
 import { createHealthRegistry, type HealthRegistry, healthValue } from "./health/health.ts";
 import { startMapek } from "./mapek/loop.ts";
 import { startMeshRuntime } from "./mesh/runtime.ts";
+import { type AgentIdentity, startAgentIdentity } from "./identity/agent_identity.ts";
 import { startEbpfTelemetry } from "./ebpf/telemetry.ts";
 import { knowledgeOptions } from "./knowledge/config.ts";
 import { readDocuments } from "./knowledge/files.ts";
@@ -42,6 +43,8 @@ export interface AgentDeps {
   mesh: MeshView;
   /** The knowledge base of incidents and runbooks (core/knowledge). */
   kb: KnowledgeBase;
+  /** The node's SPIFFE identity and API token verifier; null when identity.enabled is false. */
+  identity: AgentIdentity | null;
 }
 
 /** A running agent. */
@@ -70,7 +73,30 @@ export async function startAgent(
   const health = createHealthRegistry();
   const scheduler = createScheduler();
 
-  const meshRuntime = await startMeshRuntime(config, { nodeId, kv, scheduler });
+  // --- identity (issue 7): the node's SVID from <data_dir>/identity (issuer, member joining with
+  // X0_JOIN_TOKEN, or the Workload API) before the mesh, whose control channel it secures. ---
+  let identity: AgentIdentity | null = null;
+  if (config.identity.enabled) {
+    try {
+      identity = await startAgentIdentity(config, nodeId);
+    } catch (err) {
+      kv.close();
+      throw err;
+    }
+    log.info("Identity {id}", { id: identity.svidSource.current().id.uri });
+  } else {
+    log.warning("Identity disabled: plain TCP between agents and an unauthenticated API");
+  }
+  // --- end identity ---
+
+  let meshRuntime;
+  try {
+    meshRuntime = await startMeshRuntime(config, { nodeId, kv, scheduler, identity });
+  } catch (err) {
+    await identity?.close();
+    kv.close();
+    throw err;
+  }
   const mesh = meshRuntime.view;
   for (const check of meshRuntime.checks) health.register(check);
 
@@ -141,6 +167,7 @@ export async function startAgent(
     scheduler,
     mesh,
     kb,
+    identity,
   };
   const app = options.app(deps);
 
@@ -160,6 +187,7 @@ export async function startAgent(
     await meshRuntime.stop();
     await ebpf?.stop();
     await kb.close();
+    await identity?.close();
     kv.close();
     throw err;
   }
@@ -191,6 +219,7 @@ export async function startAgent(
         await meshRuntime.stop();
         await ebpf?.stop();
         await kb.close();
+        await identity?.close();
         return "done" as const;
       })().catch((err) => {
         log.error("Error during shutdown: {error}", { error: errorMessage(err) });

@@ -6,7 +6,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context, Next } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { requestId } from "hono/request-id";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { ValidationError } from "../core/errors.ts";
@@ -25,9 +25,13 @@ export type RouteModule = OpenAPIHono;
  * Builds the agent's Hono app.
  *
  * @param deps the running agent's subsystems
- * @param options extra route modules to mount at the root
+ * @param options extra route modules to mount at the root, and app-wide middleware (e.g. API
+ *   authentication) that runs before every route
  */
-export function createApp(deps: AppDeps, options: { modules?: RouteModule[] } = {}): OpenAPIHono {
+export function createApp(
+  deps: AppDeps,
+  options: { modules?: RouteModule[]; middleware?: MiddlewareHandler[] } = {},
+): OpenAPIHono {
   const app = new OpenAPIHono({
     defaultHook: (result) => {
       if (!result.success) {
@@ -39,6 +43,7 @@ export function createApp(deps: AppDeps, options: { modules?: RouteModule[] } = 
   });
   app.use("*", requestId({ headerName: "x-request-id" }));
   app.use("*", observe);
+  for (const mw of options.middleware ?? []) app.use("*", mw);
 
   app.route("/", healthRoutes(deps));
   app.route("/", meshRoutes(deps));

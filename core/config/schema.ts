@@ -147,6 +147,57 @@ const ebpfSchema = z.object({
   mode: z.enum(["auto", "skb", "native", "tc"]).default("auto"),
 });
 
+/** Zero-trust identity (issue 7): SPIFFE SVIDs, mTLS between agents, API tokens. */
+const identitySchema = z.object({
+  /** Start the node identity; off means plain TCP between agents and an unauthenticated API. */
+  enabled: z.boolean().default(true),
+  /** The SPIFFE trust domain of the mesh. */
+  trust_domain: z.string().regex(/^[a-z0-9._-]{1,255}$/, {
+    message: "a SPIFFE trust domain: 1-255 characters of a-z, 0-9, '.', '_' or '-'",
+  }).default("x0tta6bl4.mesh"),
+  /** issuer: holds the trust-domain CA (created on first start); member: joins an issuer. */
+  role: z.enum(["issuer", "member"]).default("issuer"),
+  /** Name in this node's SPIFFE ID spiffe://<td>/node/<name>; null means node_id. */
+  node_name: z.string().regex(/^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/, {
+    message: "one SPIFFE path segment: 1-64 characters of letters, digits, '.', '_' or '-'",
+  }).nullable().default(null),
+  /** Lifetime of the X.509-SVIDs an issuer signs (rotation at half-life). */
+  svid_ttl_s: z.int().min(30).max(30 * 86400).default(3600),
+  /** Issuer API base URL a member attests and renews at (e.g. http://10.0.0.1:8080). */
+  issuer_url: z.url().nullable().default(null),
+  /** Hex SHA-256 of the trust-domain CA certificate a member pins when joining. */
+  ca_sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, { message: "64 hex digits" }).nullable()
+    .default(null),
+  /** Audience API bearer tokens (JWT-SVIDs) must carry. */
+  api_audience: z.string().min(1).max(256).default("x0tta6bl4-api"),
+  /** Whether GET requests other than /health, /metrics and the bundle need a read token. */
+  read_requires_token: z.boolean().default(false),
+  /** Whether GET /metrics needs a read token; null: the opposite of metrics_public. */
+  metrics_require_token: z.boolean().nullable().default(null),
+  /** Carry the native mesh control channel over mTLS (plain TCP when false). */
+  mesh_mtls: z.boolean().default(true),
+  /** Peers admitted on the control channel: exact SPIFFE IDs (in addition to the rules below). */
+  control_allow_ids: z.array(z.string().startsWith("spiffe://")).default([]),
+  /** Peers admitted: SPIFFE IDs under this path prefix (segment-wise) ... */
+  control_allow_path_prefix: z.string().regex(/^(\/[A-Za-z0-9._-]+)*\/?$/, {
+    message: "a SPIFFE path prefix like /node, or / for any path",
+  }).default("/node"),
+  /** ... in our trust domain and in these (federated) trust domains. */
+  control_allow_trust_domains: z.array(z.string().min(1)).default([]),
+  /** Federated trust domains (https_spiffe bundle endpoint profile). */
+  federation: z.array(
+    z.object({
+      trust_domain: z.string().min(1),
+      bundle_endpoint_url: z.url(),
+      endpoint_spiffe_id: z.string().startsWith("spiffe://"),
+      /** Path of the domain's initial SPIFFE bundle (JSON), obtained out of band. */
+      initial_bundle_path: z.string().min(1),
+    }).strict(),
+  ).default([]),
+  /** Port of our own https_spiffe bundle endpoint for other domains; null: not served. */
+  bundle_endpoint_port: z.int().min(0).max(65535).nullable().default(null),
+}).strict();
+
 /** Zod schema of the whole configuration, with defaults. */
 export const configSchema = z.object({
   /** Stable identity of this node; generated once and kept in the data dir when null. */
@@ -170,6 +221,7 @@ export const configSchema = z.object({
   services: z.array(serviceSchema).default([]),
   ebpf: ebpfSchema.default(ebpfSchema.parse({})),
   knowledge: KnowledgeConfigSchema.default(KnowledgeConfigSchema.parse({})),
+  identity: identitySchema.default(identitySchema.parse({})),
 }).strict();
 
 /** The validated configuration the agent runs with. */
@@ -180,6 +232,9 @@ export type ServiceConfig = z.infer<typeof serviceSchema>;
 
 /** The MAPE-K loop's settings. */
 export type MapekConfig = z.infer<typeof mapekSchema>;
+
+/** The identity settings (issue 7). */
+export type IdentityConfig = z.infer<typeof identitySchema>;
 
 /** Log levels the agent accepts. */
 export type LogLevel = z.infer<typeof logLevel>;

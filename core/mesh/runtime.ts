@@ -11,6 +11,8 @@ import type { Scheduler } from "../scheduler/scheduler.ts";
 import { startNativeMesh } from "./native_agent.ts";
 import { type MeshView, standaloneMeshView } from "./view.ts";
 import { startFabricRuntime } from "../adapters/fabric_runtime.ts";
+import type { AgentIdentity } from "../identity/agent_identity.ts";
+import { mtlsControlTransport } from "../identity/mtls_control_transport.ts";
 
 /** What a started mesh backend gives the agent. */
 export interface MeshRuntime {
@@ -26,6 +28,8 @@ export interface MeshContext {
   nodeId: string;
   kv: Deno.Kv;
   scheduler: Scheduler;
+  /** The node identity; when set (and identity.mesh_mtls) the control channel is mTLS. */
+  identity?: AgentIdentity | null;
 }
 
 /**
@@ -40,7 +44,29 @@ export function startMeshRuntime(config: Config, ctx: MeshContext): Promise<Mesh
     return startFabricRuntime(config, ctx);
   }
   if (config.mesh.backend === "native" && config.mesh.router_address) {
-    return startNativeMesh(config, { nodeId: ctx.nodeId }).then((native) => ({
+    const id = config.identity.mesh_mtls ? ctx.identity : null;
+    const liveSession = new Map<string, unknown>();
+    // Control sessions over mTLS, peers authorized by SPIFFE ID; each session's probe key is
+    // kept per peer for the probe HMAC.
+    const transport = id
+      ? mtlsControlTransport({
+        svidSource: id.svidSource,
+        bundleSource: id.bundleSource,
+        authorize: id.controlAuthorizer,
+        onSession: (c) => {
+          const peer = c.peerId.uri;
+          id.probeKeys.set(peer, c.probeKey);
+          liveSession.set(peer, c.session);
+          c.session.closed.then(() => {
+            // A newer session with the same peer keeps its key.
+            if (liveSession.get(peer) !== c.session) return;
+            liveSession.delete(peer);
+            id.probeKeys.delete(peer);
+          });
+        },
+      })
+      : undefined;
+    return startNativeMesh(config, { nodeId: ctx.nodeId, transport }).then((native) => ({
       view: native.view,
       checks: [{
         name: "mesh",
