@@ -60,6 +60,8 @@ export interface TestbedState {
   dir: string;
   agent: "x0" | "none";
   mesh: Record<string, unknown>;
+  /** Other top-level agent config sections (merged over the testbed's defaults). */
+  config?: Record<string, unknown>;
   routers: RouterState[];
   links: LinkState[];
 }
@@ -72,6 +74,8 @@ export interface UpOptions {
   agent?: "x0" | "none";
   /** Extra `mesh` config keys for every agent. */
   mesh?: Record<string, unknown>;
+  /** Other top-level config sections for every agent (e.g. `identity`), replacing defaults. */
+  config?: Record<string, unknown>;
   /** Wait for every agent API to answer (default true). */
   waitApi?: boolean;
 }
@@ -166,6 +170,7 @@ export async function testbedUp(topology: Topology, options: UpOptions): Promise
     dir,
     agent: options.agent ?? "x0",
     mesh: options.mesh ?? {},
+    config: options.config,
     routers,
     links,
   };
@@ -234,6 +239,10 @@ export async function startRouterAgent(state: TestbedState, r: RouterState): Pro
     data_dir: `${rdir}/data`,
     log_level: "info",
     shutdown_timeout_ms: 3000,
+    // Each router would be its own trust-domain issuer, so agents could not authenticate each
+    // other: the control channel runs on plain TCP here unless the caller provisions identity.
+    identity: { mesh_mtls: false },
+    ...(state.config ?? {}),
     mesh: {
       backend: "native",
       interfaces: r.interfaces,
