@@ -69,7 +69,7 @@ Deno.test("agents on the netns testbed heal a lossy link measured by the mesh pr
             ? true
             : undefined;
         },
-        30_000,
+        60_000,
         "r1's neighbours ONLINE",
       );
       await until(
