@@ -172,8 +172,15 @@ export async function startNativeMesh(
 
   const install = (entries: RouteEntry[]) => {
     if (!routeTable || stopped) return;
-    routeTable.sync(kernelRoutes(entries)).then((ms) => {
-      if (ms > 0) routeInstallDuration.observe(ms / 1000);
+    const routes = kernelRoutes(entries);
+    routeTable.sync(routes).then((ms) => {
+      if (ms === 0) return;
+      routeInstallDuration.observe(ms / 1000);
+      const destinations = new Set(routes.map((r) => r.destination)).size;
+      log.info("Kernel routes updated: {destinations} destinations in {ms} ms", {
+        destinations,
+        ms: Math.round(ms * 100) / 100,
+      });
     }, (err) => log.error("Route install failed: {error}", { error: errorMessage(err) }));
   };
 

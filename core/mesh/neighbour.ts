@@ -83,7 +83,18 @@ export interface Neighbour {
   quality: LinkQuality;
   pendingQuality: LinkQuality | null;
   pendingCount: number;
+  /**
+   * Until this clock time the neighbour is on probation: just after its first adjacency (a cold
+   * start, when routers are busy starting up) it is declared dead only after
+   * {@linkcode PROBATION_FACTOR} times the usual silence. A neighbour that returns from OFFLINE
+   * gets no probation, so failures after the first minute are detected at full speed.
+   */
+  probationUntil: number;
 }
+
+/** How long a first adjacency is on probation, and how much longer its dead interval is. */
+export const PROBATION_MS = 3000;
+export const PROBATION_FACTOR = 4;
 
 /** Creates a neighbour first heard now. */
 export function newNeighbour(
@@ -105,6 +116,7 @@ export function newNeighbour(
     quality: "GOOD",
     pendingQuality: null,
     pendingCount: 0,
+    probationUntil: -Infinity,
   };
 }
 
@@ -164,7 +176,8 @@ export function linkStats(n: Neighbour, timers: ProbeTimers): LinkStats {
 
 /** Clock time at which the neighbour is declared OFFLINE unless heard before. */
 export function deadline(n: Neighbour, timers: ProbeTimers): number {
-  return n.lastHeard + timers.deadProbes * timers.intervalMs;
+  const factor = n.lastHeard < n.probationUntil ? PROBATION_FACTOR : 1;
+  return n.lastHeard + factor * timers.deadProbes * timers.intervalMs;
 }
 
 /** Marks the neighbour OFFLINE; the outage is not link loss, so the loss window restarts. */
@@ -213,7 +226,10 @@ export function evaluate(n: Neighbour, now: number, timers: ProbeTimers): Neighb
   switch (n.state) {
     case "INITIALIZING":
     case "OFFLINE":
-      if (n.consecutiveUp >= (timers.upProbes ?? 3)) n.state = "ONLINE";
+      if (n.consecutiveUp >= (timers.upProbes ?? 3)) {
+        if (n.state === "INITIALIZING") n.probationUntil = now + PROBATION_MS;
+        n.state = "ONLINE";
+      }
       break;
     case "ONLINE":
       if (enoughSamples && loss !== null && loss >= DEGRADED_ENTER_LOSS) n.state = "DEGRADED";

@@ -68,7 +68,7 @@ Deno.test("neighbour state machine", async (t) => {
   await t.step(
     "dead_probes silent intervals make it OFFLINE, and it returns only after up_probes",
     () => {
-      const states = simulate(200, (k) => k >= 50 && k < 60);
+      const states = simulate(200, (k) => k >= 80 && k < 90);
       assert.deepEqual(states, ["INITIALIZING", "ONLINE", "OFFLINE", "ONLINE"]);
     },
   );
@@ -80,23 +80,37 @@ Deno.test("neighbour state machine", async (t) => {
       const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
       for (let trial = 0; trial < 300; trial++) {
         const p = rand() * 0.5;
-        const pattern = Array.from({ length: 120 }, (_, k) => k >= 10 && rand() < p);
+        // Losses start after the first adjacency's probation (60 intervals).
+        const pattern = Array.from({ length: 180 }, (_, k) => k >= 70 && rand() < p);
         const lost = (k: number) => pattern[k];
-        const states = simulate(120, lost);
+        const states = simulate(180, lost);
         // Probes arrive every interval, so the gap before probe k+run+1 is (run+1) intervals:
         // a run of dead_probes - 1 lost probes leaves exactly dead_probes intervals of silence.
-        const expectOffline = longestLossRun(120, lost) >= timers.deadProbes;
+        const expectOffline = longestLossRun(180, lost) >= timers.deadProbes;
         assert.equal(
           states.includes("OFFLINE"),
           expectOffline,
-          `loss ${p.toFixed(2)}: ${states.join(",")} (longest run ${longestLossRun(120, lost)})`,
+          `loss ${p.toFixed(2)}: ${states.join(",")} (longest run ${longestLossRun(180, lost)})`,
         );
       }
     },
   );
 
+  await t.step(
+    "a first adjacency is on probation: a short outage just after it is tolerated",
+    () => {
+      // Five silent intervals right after coming up (a starting router stalls): no flap...
+      assert.ok(!simulate(100, (k) => k >= 6 && k < 11).includes("OFFLINE"));
+      // ...while the same silence after the probation window takes the neighbour down.
+      assert.deepEqual(
+        simulate(200, (k) => k >= 100 && k < 105),
+        ["INITIALIZING", "ONLINE", "OFFLINE", "ONLINE"],
+      );
+    },
+  );
+
   await t.step("heavy scattered loss degrades the neighbour without taking it down", () => {
-    const states = simulate(200, (k) => k > 20 && k % 3 === 0);
+    const states = simulate(200, (k) => k > 70 && k % 3 === 0);
     assert.ok(states.includes("DEGRADED"), states.join(","));
     assert.ok(!states.includes("OFFLINE"), states.join(","));
   });
