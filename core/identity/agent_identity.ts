@@ -6,7 +6,7 @@
  * @module
  */
 import type { Config, IdentityConfig } from "../config/schema.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, ValidationError } from "../errors.ts";
 import {
   authorizeMemberOf,
   authorizeOneOf,
@@ -16,6 +16,18 @@ import {
 } from "./authorize.ts";
 import { parseJwksBundle } from "./bundle.ts";
 import type { FederationConfig } from "./federation.ts";
+import {
+  identityDir,
+  identityFile,
+  type IdentityState,
+  isIdentityInitialized,
+  loadIdentity,
+  saveSvid,
+  writeFileAtomic,
+} from "./identity_store.ts";
+import { generateKeyPair } from "./keys.ts";
+import { spiffeIdFromParts } from "./spiffe_id.ts";
+import { DEFAULT_SVID_TTL_MS, issueX509Svid } from "./svid.ts";
 import { type NodeIdentity, startNodeIdentity } from "./node_identity.ts";
 import { createProbeKeyring, type ProbeKeyring } from "./probe_auth.ts";
 
@@ -23,7 +35,7 @@ import { createProbeKeyring, type ProbeKeyring } from "./probe_auth.ts";
 export interface AgentIdentity extends NodeIdentity {
   /** Which peers may hold a control session with us. */
   readonly controlAuthorizer: Authorizer;
-  /** Per-neighbour probe HMAC keys, filled by the control sessions. */
+  /** Probe HMAC keys by neighbour link address, installed by the mTLS control sessions. */
   readonly probeKeys: ProbeKeyring;
   /** Whether GET /metrics needs a read token. */
   readonly metricsRequireToken: boolean;
@@ -108,4 +120,45 @@ export async function startAgentIdentity(config: Config, nodeId: string): Promis
     probeKeys: createProbeKeyring(),
     metricsRequireToken: id.metrics_require_token ?? !config.metrics_public,
   });
+}
+
+/**
+ * Provisions another issuer node of an existing trust domain: copies the CA and JWT-SVID
+ * signing key from an issuer's data dir and issues this node's SVID, so the replica renews its
+ * own SVID without reaching the first issuer (docs/identity.md: several issuer nodes share the
+ * CA key material). Used to pre-provision a whole test mesh; refuses to overwrite state.
+ *
+ * @param issuerDataDir data dir of an initialized issuer
+ * @param dataDir data dir of the new node
+ * @param options the new node's name and SVID lifetime
+ * @example
+ * await initIssuerIdentity(dirs[0], { trustDomain: "x0tta6bl4.mesh", nodeName: "r1" });
+ * await provisionIssuerReplica(dirs[0], dirs[1], { nodeName: "r2" });
+ */
+export async function provisionIssuerReplica(
+  issuerDataDir: string,
+  dataDir: string,
+  options: { nodeName: string; svidTtlMs?: number },
+): Promise<void> {
+  const source = await loadIdentity(issuerDataDir);
+  if (!source.ca || !source.jwtKey) {
+    throw new ValidationError(`Not an issuer identity: ${identityDir(issuerDataDir)}`);
+  }
+  if (await isIdentityInitialized(dataDir)) {
+    throw new ValidationError(`Identity already initialized in ${identityDir(dataDir)}`);
+  }
+  const id = spiffeIdFromParts(source.state.trustDomain, "node", options.nodeName);
+  await Deno.mkdir(identityDir(dataDir), { recursive: true, mode: 0o700 });
+  for (const [name, mode] of [["caCert", 0o644], ["caKey", 0o600], ["jwtKey", 0o600]] as const) {
+    const text = await Deno.readTextFile(identityFile(issuerDataDir, name));
+    await writeFileAtomic(identityFile(dataDir, name), text, { mode });
+  }
+  const keys = await generateKeyPair();
+  const cert = await issueX509Svid(source.ca, id.uri, {
+    publicKey: keys.publicKey,
+    ttlMs: options.svidTtlMs ?? DEFAULT_SVID_TTL_MS,
+  });
+  await saveSvid(dataDir, { id, chain: [cert], privateKey: keys.privateKey });
+  const state: IdentityState = { ...source.state, spiffeId: id.uri, issuer: true };
+  await writeFileAtomic(identityFile(dataDir, "state"), JSON.stringify(state, null, 2) + "\n");
 }

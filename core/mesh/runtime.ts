@@ -47,14 +47,15 @@ export function startMeshRuntime(config: Config, ctx: MeshContext): Promise<Mesh
     const id = config.identity.mesh_mtls ? ctx.identity : null;
     const liveSession = new Map<string, unknown>();
     // Control sessions over mTLS, peers authorized by SPIFFE ID; each session's probe key is
-    // kept per peer for the probe HMAC.
+    // kept per neighbour for the probe HMAC.
     const transport = id
       ? mtlsControlTransport({
         svidSource: id.svidSource,
         bundleSource: id.bundleSource,
         authorize: id.controlAuthorizer,
         onSession: (c) => {
-          const peer = c.peerId.uri;
+          // Probe keys by the neighbour's link address: what the prober knows a peer by.
+          const peer = c.remoteAddress;
           id.probeKeys.set(peer, c.probeKey);
           liveSession.set(peer, c.session);
           c.session.closed.then(() => {

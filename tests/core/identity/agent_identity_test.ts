@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { defaultConfig } from "../../../core/config/schema.ts";
+import {
+  controlAuthorizer,
+  provisionIssuerReplica,
+} from "../../../core/identity/agent_identity.ts";
+import { bundleSetOf } from "../../../core/identity/bundle.ts";
+import { initIssuerIdentity, loadIdentity } from "../../../core/identity/identity_store.ts";
+import { parseSpiffeId } from "../../../core/identity/spiffe_id.ts";
+import { validateX509Svid } from "../../../core/identity/svid_validation.ts";
+import { ValidationError } from "../../../core/errors.ts";
+
+const identityConfig = (over: Record<string, unknown> = {}) => ({
+  ...defaultConfig().identity,
+  ...over,
+});
+
+/** Reference: segment-wise prefix match in any listed domain, or an exact ID. */
+function reference(
+  uri: string,
+  opts: { domains: string[]; prefix: string; ids: string[] },
+): boolean {
+  if (opts.ids.includes(uri)) return true;
+  const m = /^spiffe:\/\/([^/]+)(\/.*)?$/.exec(uri)!;
+  const path = m[2] ?? "";
+  const prefix = opts.prefix.replace(/\/+$/, "");
+  return opts.domains.includes(m[1]) &&
+    (prefix === "" || path === prefix || path.startsWith(prefix + "/"));
+}
+
+Deno.test("controlAuthorizer() admits exactly what the identity config allows", async (t) => {
+  const ids = [
+    "spiffe://x0tta6bl4.mesh/node/r1",
+    "spiffe://x0tta6bl4.mesh/node",
+    "spiffe://x0tta6bl4.mesh/nodes/r1",
+    "spiffe://x0tta6bl4.mesh/operator/cli",
+    "spiffe://x0tta6bl4.mesh/node/r1/extra",
+    "spiffe://other.mesh/node/r2",
+    "spiffe://other.mesh/svc/api",
+    "spiffe://evil.example/node/r1",
+  ];
+  const cases = [
+    { prefix: "/node", domains: [], ids: [] },
+    { prefix: "/node", domains: ["other.mesh"], ids: [] },
+    { prefix: "/node", domains: [], ids: ["spiffe://other.mesh/svc/api"] },
+    { prefix: "/", domains: [], ids: [] },
+    { prefix: "/node/r1", domains: ["other.mesh"], ids: [] },
+  ];
+  for (const c of cases) {
+    await t.step(`prefix ${c.prefix}, domains [${c.domains}], ids [${c.ids}]`, () => {
+      const authorize = controlAuthorizer(identityConfig({
+        control_allow_path_prefix: c.prefix,
+        control_allow_trust_domains: c.domains,
+        control_allow_ids: c.ids,
+      }));
+      for (const uri of ids) {
+        const want = reference(uri, {
+          domains: ["x0tta6bl4.mesh", ...c.domains],
+          prefix: c.prefix,
+          ids: c.ids,
+        });
+        assert.equal(authorize(parseSpiffeId(uri)), want, uri);
+      }
+    });
+  }
+});
+
+Deno.test("provisionIssuerReplica() gives another node an SVID of the same CA, and refuses to overwrite", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "x0-replica-" });
+  try {
+    const first = `${dir}/a`, second = `${dir}/b`, member = `${dir}/m`;
+    const issuer = await initIssuerIdentity(first, { trustDomain: "t.mesh", nodeName: "a" });
+    await t.step("the replica's SVID validates against the first issuer's bundle", async () => {
+      await provisionIssuerReplica(first, second, { nodeName: "b" });
+      const replica = await loadIdentity(second);
+      assert.equal(replica.state.spiffeId, "spiffe://t.mesh/node/b");
+      assert.equal(replica.state.issuer, true);
+      assert.equal(
+        replica.ca!.cert.toString("pem"),
+        issuer.ca!.cert.toString("pem"),
+      );
+      const verdict = await validateX509Svid(replica.svid!.chain, bundleSetOf(issuer.bundle!), {
+        trustDomain: "t.mesh",
+      });
+      assert.equal(verdict.ok, true, JSON.stringify(verdict));
+      const mode = (await Deno.stat(`${second}/identity/ca.key.pem`)).mode! & 0o777;
+      assert.equal(mode, 0o600);
+    });
+    await t.step("an initialized target is refused and left as it was", async () => {
+      const before = await Deno.readTextFile(`${second}/identity/svid.pem`);
+      await assert.rejects(
+        () => provisionIssuerReplica(first, second, { nodeName: "c" }),
+        ValidationError,
+      );
+      assert.equal(await Deno.readTextFile(`${second}/identity/svid.pem`), before);
+    });
+    await t.step("a source without a CA is refused", async () => {
+      await Deno.mkdir(`${member}/identity`, { recursive: true });
+      await Deno.writeTextFile(
+        `${member}/identity/state.json`,
+        JSON.stringify({
+          trustDomain: "t.mesh",
+          spiffeId: "spiffe://t.mesh/node/m",
+          bundleSequence: 1,
+          issuer: false,
+        }),
+      );
+      await assert.rejects(
+        () => provisionIssuerReplica(member, `${dir}/x`, { nodeName: "x" }),
+        ValidationError,
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the identity config section rejects bad values and defaults to a single issuer", async (t) => {
+  const { configSchema } = await import("../../../core/config/schema.ts");
+  await t.step("defaults", () => {
+    const id = configSchema.parse({}).identity;
+    assert.equal(id.enabled, true);
+    assert.equal(id.role, "issuer");
+    assert.equal(id.trust_domain, "x0tta6bl4.mesh");
+    assert.equal(id.mesh_mtls, true);
+    assert.equal(id.metrics_require_token, null);
+  });
+  for (
+    const bad of [
+      { trust_domain: "Upper.Case" },
+      { trust_domain: "" },
+      { role: "leader" },
+      { node_name: ".." },
+      { node_name: "a/b" },
+      { svid_ttl_s: 10 },
+      { ca_sha256: "abc" },
+      { issuer_url: "not a url" },
+      { control_allow_path_prefix: "node" },
+      { control_allow_ids: ["https://x"] },
+      { unknown_key: 1 },
+    ]
+  ) {
+    await t.step(`rejects ${JSON.stringify(bad)}`, () => {
+      assert.equal(configSchema.safeParse({ identity: bad }).success, false);
+    });
+  }
+});
