@@ -55,6 +55,7 @@ const BABELD_DEFAULT_CUTS = intFlag("babeld-default-cuts", 5);
 const BABELD_DEFAULT_KILLS = intFlag("babeld-default-kills", 2);
 const RATE = intFlag("rate", 1000);
 const WITH_BABELD = !Deno.args.includes("--no-babeld");
+const OUT = flag("out", `${HERE}results/mttr.json`);
 /** Probe interval and dead probes of the agent's fast run ("0" skips it). */
 const X0_FAST_SPEC = flag("x0-fast", "0");
 if (!/^(0|\d+:\d+)$/.test(X0_FAST_SPEC)) throw new Error(`Invalid --x0-fast: ${X0_FAST_SPEC}`);
@@ -296,6 +297,7 @@ async function startStream(state: TestbedState, seconds: number): Promise<Stream
       }
       await recv.status;
       const r = JSON.parse(text.trim().split("\n").pop()!);
+      console.log(`  stream end: ${sentText.trim()}; highest received ${r.last} at ${r.last_at}`);
       // Packets lost at the very end never show as a gap between received ones: add them,
       // so an outage that had not healed when the stream stopped is not missed.
       if (r.last >= 0 && sent - 1 > r.last + 50) r.gaps.push([r.last + 1, sent - 1, r.last_at, 0]);
@@ -531,7 +533,7 @@ if (import.meta.main) {
       );
     }
     await Deno.mkdir(`${HERE}results`, { recursive: true });
-    await Deno.writeTextFile(`${HERE}results/mttr.json`, JSON.stringify(out, null, 2) + "\n");
+    await Deno.writeTextFile(OUT, JSON.stringify(out, null, 2) + "\n");
     console.log(JSON.stringify(out));
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});

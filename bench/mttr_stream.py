@@ -22,9 +22,10 @@ def send(src, dst, port, rate, seconds):
     s.bind((src, 0))
     total = int(rate * seconds)
     sent = [0]
+    errors = [0]
 
     def stop(_signum, _frame):
-        print(json.dumps({"sent": sent[0]}), flush=True)
+        print(json.dumps({"sent": sent[0], "errors": errors[0], "at": time.time()}), flush=True)
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
@@ -39,14 +40,17 @@ def send(src, dst, port, rate, seconds):
         try:
             s.sendto(struct.pack("!I", seq) + b"\0" * 60, (dst, port))
         except OSError:
-            pass  # no route for a moment: the gap is what we measure
+            errors[0] += 1  # no route for a moment: the gap is what we measure
     print(json.dumps({"sent": total}), flush=True)
 
 
 def recv(addr, port, count, seconds):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, port))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    try:  # root may exceed net.core.rmem_max: a starved receiver must not drop packets
+        s.setsockopt(socket.SOL_SOCKET, 33, 8 * 1024 * 1024)  # SO_RCVBUFFORCE
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
     seen = bytearray(count)
     arrival = array.array("d", bytes(8 * count))
     received = 0
@@ -55,6 +59,19 @@ def recv(addr, port, count, seconds):
     while time.monotonic() < deadline:
         ready, _, _ = select.select([s, sys.stdin], [], [], 0.2)
         if sys.stdin in ready and not sys.stdin.readline():
+            # Drain what is still queued before reporting.
+            s.setblocking(False)
+            try:
+                while True:
+                    data = s.recv(2048)
+                    if len(data) >= 4:
+                        seq = struct.unpack("!I", data[:4])[0]
+                        if seq < count and not seen[seq]:
+                            seen[seq] = 1
+                            arrival[seq] = time.time()
+                            received += 1
+            except BlockingIOError:
+                pass
             break
         if s in ready:
             data = s.recv(2048)
