@@ -37,7 +37,7 @@ import {
   type ProbeTimers,
 } from "./neighbour.ts";
 import { linkWeight } from "../routing/link_weight.ts";
-import { type Prober, startProber } from "./prober.ts";
+import { type ProbeAuth, type Prober, startProber } from "./prober.ts";
 import {
   type RouteEngine,
   type RouteEntry,
@@ -79,7 +79,12 @@ export interface NativeMesh {
  */
 export async function startNativeMesh(
   config: Config,
-  options: { nodeId: string; transport?: ControlTransport; engine?: RouteEngine },
+  options: {
+    nodeId: string;
+    transport?: ControlTransport;
+    engine?: RouteEngine;
+    probeAuth?: ProbeAuth;
+  },
 ): Promise<NativeMesh> {
   const mesh = config.mesh;
   const nodeId = options.nodeId;
@@ -312,6 +317,7 @@ export async function startNativeMesh(
     probePort: mesh.probe_port,
     controlPort: mesh.control_port,
     timers,
+    auth: options.probeAuth,
     events: {
       onStateChange(iface, n, prev) {
         const wasUsable = prev === "ONLINE" || prev === "DEGRADED";

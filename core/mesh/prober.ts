@@ -31,12 +31,28 @@ import type { NeighbourState } from "./view.ts";
 
 const log = getLogger(["x0", "mesh", "probe"]);
 
+/** Bytes of the HMAC tag an authenticated probe ends with. */
+const PROBE_TAG_BYTES = 16;
+/** How long after a key is installed untagged probes from that neighbour are still accepted. */
+const AUTH_GRACE_MS = 2000;
+
 /** What the prober tells its owner. */
 export interface ProberEvents {
   /** A neighbour changed state (also called with prev "OFFLINE" for a replaced neighbour). */
   onStateChange(iface: MeshInterface, n: Neighbour, prev: NeighbourState): void;
   /** Called once per tick of an interface, after probing (flooding retransmits ride on it). */
   onTick(iface: MeshInterface, n: Neighbour | null): void;
+}
+
+/**
+ * Per-neighbour probe authentication: HMAC keys agreed over the mTLS control channel, by the
+ * neighbour's link address (core/identity ProbeKeyring fits). Probes to and from a neighbour
+ * with a key carry a tag; a probe from it without a valid tag is dropped and counted.
+ */
+export interface ProbeAuth {
+  has(peer: string): boolean;
+  seal(peer: string, payload: Uint8Array): Promise<Uint8Array>;
+  open(peer: string, packet: Uint8Array): Promise<Uint8Array | null>;
 }
 
 /** A running prober. */
@@ -70,6 +86,7 @@ export async function startProber(
     timers: ProbeTimers;
     events: ProberEvents;
     clock?: () => number;
+    auth?: ProbeAuth;
   },
 ): Promise<Prober> {
   const clock = options.clock ?? (() => performance.now());
@@ -114,11 +131,45 @@ export async function startProber(
     }, Math.max(0, due));
   };
 
-  const send = (port: Port, data: Uint8Array) => {
+  // From a neighbour we share a key with only tagged probes count, except untagged ones until
+  // its first valid tag, for at most AUTH_GRACE_MS: the two ends install a new session's key a
+  // few milliseconds apart. Without a key a tag cannot be checked: the probe counts as untagged.
+  const keyedSince = new Map<string, number>();
+  const strict = new Set<string>();
+  const authenticate = async (peer: string, msg: Uint8Array): Promise<Uint8Array | null> => {
+    const auth = options.auth;
+    if (!auth?.has(peer)) {
+      keyedSince.delete(peer);
+      strict.delete(peer);
+      const bare = msg.subarray(0, msg.length - PROBE_TAG_BYTES);
+      return !decodeProbe(msg).ok && msg.length > PROBE_TAG_BYTES && decodeProbe(bare).ok
+        ? bare
+        : msg;
+    }
+    if (!keyedSince.has(peer)) keyedSince.set(peer, clock());
+    const body = await auth.open(peer, msg).catch(() => null);
+    if (body) {
+      strict.add(peer);
+      return body;
+    }
+    if (!strict.has(peer) && clock() - keyedSince.get(peer)! < AUTH_GRACE_MS) return msg;
+    probeRejected.inc({ reason: "auth" });
+    return null;
+  };
+
+  const sendRaw = (port: Port, data: Uint8Array) => {
     port.socket.send(data, options.probePort, port.iface.peerAddress, (err) => {
       // EPERM/ENETUNREACH while a link is cut are expected; the state machine handles silence.
       if (err && !stopped) log.debug("Probe send failed: {error}", { error: err.message });
     });
+  };
+  const send = (port: Port, data: Uint8Array) => {
+    const peer = port.iface.peerAddress;
+    if (!options.auth?.has(peer)) return sendRaw(port, data);
+    options.auth.seal(peer, data).then(
+      (sealed) => !stopped && sendRaw(port, sealed),
+      (err) => log.debug("Probe seal failed: {error}", { error: (err as Error).message }),
+    );
   };
 
   // One timer for all interfaces keeps wake-ups low when many agents share a host.
@@ -217,11 +268,17 @@ export async function startProber(
       });
       const port: Port = { iface, socket, seq: 0, neighbour: null };
       socket.on("message", (msg: Uint8Array, rinfo: { address: string }) => {
-        try {
-          receive(port, msg, rinfo.address);
-        } catch (err) {
-          log.error("Probe handling failed: {error}", { error: (err as Error).message });
-        }
+        const handle = (data: Uint8Array) => {
+          try {
+            receive(port, data, rinfo.address);
+          } catch (err) {
+            log.error("Probe handling failed: {error}", { error: (err as Error).message });
+          }
+        };
+        // Without probe authentication (plain TCP control channel) stay synchronous: no
+        // promise per packet on the hot path.
+        if (!options.auth) return handle(msg);
+        authenticate(rinfo.address, msg).then((body) => body && handle(body));
       });
       socket.on(
         "error",

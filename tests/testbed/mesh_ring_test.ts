@@ -14,13 +14,26 @@ const PYTHON = "/usr/bin/python3";
 
 /** Sends garbage UDP and malformed control messages from `fromNs` (bounded: a few packets). */
 const INJECT = `
-import socket, struct, json, sys
-src, dst, probe_port, control_port, node_id = sys.argv[1:6]
+import socket, ssl, struct, json, sys, os, time
+src, dst, probe_port, control_port, node_id, cert, key = sys.argv[1:8]
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.bind((src, 0))
 for payload in [b"", b"garbage", b"X0P" + bytes(40), b"X0P\\x01\\x09" + bytes(19), bytes(range(256))]:
     u.sendto(payload, (dst, int(probe_port)))
-t = socket.create_connection((dst, int(control_port)), timeout=2, source_address=(src, 0))
+# The control channel is mTLS: present the router's own SVID and speak the x0 preamble.
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.load_cert_chain(cert, key)
+raw = socket.create_connection((dst, int(control_port)), timeout=2, source_address=(src, 0))
+t = ctx.wrap_socket(raw)
+t.sendall(b"X0M1" + os.urandom(32))
+got = b""
+while len(got) < 37:
+    chunk = t.recv(37 - len(got))
+    if not chunk: sys.exit("control channel closed during the preamble")
+    got += chunk
+if got[4] != 0: sys.exit("mTLS session refused: " + repr(got))
 def frame(obj):
     data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
     return struct.pack("!I", len(data)) + data
@@ -31,6 +44,8 @@ t.sendall(frame({"v": 1, "type": "lsa", "lsa": {"origin": "r9", "seq": -1, "age"
     "router_address": "10.255.0.9", "links": []}}))
 t.sendall(frame({"v": 1, "type": "lsa", "lsa": {"origin": "r9", "seq": 5, "age": 0,
     "router_address": "10.255.0.9", "links": [{"neighbour": "r9", "cost": 1, "quality": "GOOD"}]}}))
+# Stay a moment: a TLS socket that fails a write (EPIPE) is destroyed with its unread frames.
+time.sleep(1)
 t.close()
 `;
 
@@ -40,7 +55,11 @@ Deno.test("native mesh on a 5-router netns ring", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "x0-ring-" });
   const stateFile = `${dir}/state.json`;
   try {
-    const state = await testbedUp(parseTopology("ring:5"), { stateFile });
+    // The agents' default: the control channel is mTLS between SVIDs of one trust domain.
+    const state = await testbedUp(parseTopology("ring:5"), {
+      stateFile,
+      config: { identity: { mesh_mtls: true } },
+    });
     const path = (a: string, b: string) => forwardingPath(state, a, b);
     const pathIs = (a: string, b: string, want: string[]) => async () =>
       JSON.stringify(await path(a, b)) === JSON.stringify(want);
@@ -50,7 +69,8 @@ Deno.test("native mesh on a 5-router netns ring", async (t) => {
       assert.deepEqual(r.failing, []);
       const routes = await nsRun(router(state, "r1").netns, ["ip", "route", "show", "proto", "99"]);
       assert.equal(routes.stdout.split("\n").filter((l) => l.includes("metric 10")).length, 4);
-      assert.deepEqual(await path("r1", "r2"), ["r1", "r2"]);
+      // The direct link is advertised once its (mTLS) control session is synchronized.
+      assert.ok(await waitFor(pathIs("r1", "r2", ["r1", "r2"]), 5000));
     });
 
     await t.step("a silent link cut reroutes the long way round", async () => {
@@ -89,6 +109,8 @@ Deno.test("native mesh on a 5-router netns ring", async (t) => {
         "6970",
         "6971",
         "r4",
+        `${state.dir}/r4/data/identity/svid.pem`,
+        `${state.dir}/r4/data/identity/svid.key.pem`,
       ]);
       assert.equal(out.code, 0, out.stderr);
       assert.ok(

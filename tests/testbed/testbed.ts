@@ -9,6 +9,8 @@
  */
 import { alive, ipBatch, listNetns, must, netnsPids, nsRun, pool, stopPid } from "./netns.ts";
 import type { Topology } from "./topology.ts";
+import { provisionIssuerReplica } from "../../core/identity/agent_identity.ts";
+import { initIssuerIdentity, isIdentityInitialized } from "../../core/identity/identity_store.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -216,6 +218,7 @@ export async function testbedUp(topology: Topology, options: UpOptions): Promise
         ),
       ], r.netns));
     if (state.agent === "x0") {
+      if (wantsMtls(state)) await provisionIdentities(state);
       await pool(routers, 20, (r) => startRouterAgent(state, r));
       writeState(options.stateFile, state);
       if (options.waitApi ?? true) await pool(routers, 20, (r) => waitApi(r, 60_000, state.dir));
@@ -224,6 +227,32 @@ export async function testbedUp(topology: Topology, options: UpOptions): Promise
   } catch (err) {
     await testbedDown(options.stateFile).catch(() => {});
     throw err;
+  }
+}
+
+/** Whether the caller asked for the mTLS control channel (`config: {identity: {mesh_mtls: true}}`). */
+function wantsMtls(state: TestbedState): boolean {
+  const identity = state.config?.identity as { mesh_mtls?: boolean; enabled?: boolean } | undefined;
+  return identity?.mesh_mtls === true && identity.enabled !== false;
+}
+
+/**
+ * Gives every router an SVID of one trust domain (the agents' default, x0tta6bl4.mesh): the
+ * first router's data dir gets a new CA, the others share it as issuer replicas, so each agent
+ * renews its own SVID and the control channel between them is mTLS.
+ */
+export async function provisionIdentities(state: TestbedState): Promise<void> {
+  const dataOf = (r: RouterState) => `${state.dir}/${r.name}/data`;
+  const [first, ...rest] = state.routers;
+  if (!await isIdentityInitialized(dataOf(first))) {
+    await initIssuerIdentity(dataOf(first), {
+      trustDomain: "x0tta6bl4.mesh",
+      nodeName: first.name,
+    });
+  }
+  for (const r of rest) {
+    if (await isIdentityInitialized(dataOf(r))) continue;
+    await provisionIssuerReplica(dataOf(first), dataOf(r), { nodeName: r.name });
   }
 }
 
