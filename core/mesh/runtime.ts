@@ -67,7 +67,11 @@ export function startMeshRuntime(config: Config, ctx: MeshContext): Promise<Mesh
         },
       })
       : undefined;
-    return startNativeMesh(config, { nodeId: ctx.nodeId, transport }).then((native) => ({
+    return startNativeMesh(config, {
+      nodeId: ctx.nodeId,
+      transport,
+      probeAuth: transport ? id?.probeKeys : undefined,
+    }).then((native) => ({
       view: native.view,
       checks: [{
         name: "mesh",

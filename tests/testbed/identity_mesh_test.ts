@@ -208,6 +208,27 @@ Deno.test("identity: SVID holders form an mTLS mesh; no, foreign or expired cert
       assert.ok(Date.parse(leaf.svid_not_after) - Date.now() > 40_000, JSON.stringify(leaf));
     });
 
+    await t.step("forged probes from a neighbour's address are dropped and counted", async () => {
+      const l = link(state, "r1", "r2");
+      const before = await counter(r2, "mesh_probe_rejected_total", 'reason="auth"');
+      // Probe-shaped packets with the right source address but no valid HMAC tag.
+      const forge = `import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("${l.a_address}", 0))
+for i in range(5): u.sendto(b"X0P" + bytes([1, i]) + bytes(60), ("${l.b_address}", 6970))`;
+      const out = await nsRun(r1.netns, ["/usr/bin/python3", "-c", forge]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.ok(
+        await waitFor(
+          async () => await counter(r2, "mesh_probe_rejected_total", 'reason="auth"') >= before + 5,
+          5000,
+        ),
+        "r2 did not count 5 probes failing authentication",
+      );
+      assert.ok(await counter(r2, "x0_probe_auth_rejected_total") >= 5);
+      assert.ok(await ping(state, "r1", "r3"), "the real probes still authenticate");
+    });
+
     const excluded = async (label: string) => {
       const rxAddr = new RegExp(`^${rx.router_address.replaceAll(".", "\\.")} `, "m");
       for (const r of [r1, r2, r3]) {
