@@ -8,7 +8,7 @@ set -euo pipefail
 # committed objects), the WASM rebuild (Debian's rustc with the wasm32 std), real peers
 # (yggdrasil; qemu + Debian's kernel + busybox + batctl for batman-adv in a guest), openssl
 # (certificate checks), protoc + grpcio (the stand-in SPIFFE Workload API server).
-packages=(iproute2 iptables iputils-ping procps kmod openssl libbpf1 libbpf-dev clang llvm
+packages=(iproute2 iptables iputils-ping procps util-linux kmod openssl libbpf1 libbpf-dev clang llvm
   protobuf-compiler python3-grpcio python3-protobuf
   rustc cargo libstd-rust-dev-wasm32 lld-14 yggdrasil
   qemu-system-x86 linux-image-amd64 busybox-static batctl cpio xz-utils)
