@@ -6,18 +6,10 @@
  * @module
  */
 import type { DocumentInput } from "../core/knowledge/document.ts";
+import { seededRandom } from "../core/random/seeded_random.ts";
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (see core/random/seeded_random.ts), kept under this name for callers. */
+export const prng = seededRandom;
 
 const SUBJECTS = [
   "cpu",

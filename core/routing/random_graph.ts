@@ -7,18 +7,9 @@
  */
 import type { CsrGraph } from "../../wasm/core.ts";
 import { csrFromArrays } from "./graph.ts";
+import { seededRandom } from "../random/seeded_random.ts";
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Options of randomGraph. */
 export interface RandomGraphOptions {

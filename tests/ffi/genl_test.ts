@@ -13,18 +13,7 @@ import {
   stringBytes,
   u32Bytes,
 } from "../../ffi/genl_wire.ts";
-
-/** Deterministic PRNG (mulberry32) so a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../core/random/seeded_random.ts";
 
 const int = (r: () => number, n: number) => Math.floor(r() * n);
 
@@ -55,7 +44,7 @@ function referenceAttrs(buf: Uint8Array): { type: number; data: number[] }[] | "
 
 Deno.test("encodeRequest() and the parsers round-trip random attribute sets", () => {
   for (let seed = 1; seed <= 300; seed++) {
-    const r = rng(seed);
+    const r = seededRandom(seed);
     const attrs = randomAttrs(r);
     const cmd = int(r, 256), version = int(r, 256), seq = int(r, 2 ** 32);
     const buf = encodeRequest(0x1234, { cmd, version, flags: NL.NLM_F_REQUEST, seq, attrs });
@@ -78,7 +67,7 @@ Deno.test("encodeRequest() and the parsers round-trip random attribute sets", ()
 Deno.test("parseAttributes() agrees with a reference decoder on truncated and corrupted buffers", async (t) => {
   await t.step("every truncation of a valid run parses like the reference or throws", () => {
     for (let seed = 1; seed <= 150; seed++) {
-      const r = rng(seed);
+      const r = seededRandom(seed);
       const msg = encodeRequest(1, { cmd: 1, version: 1, flags: 1, seq: 1, attrs: randomAttrs(r) });
       const run = msg.subarray(20);
       for (let cut = 0; cut <= run.length; cut++) {
@@ -96,7 +85,7 @@ Deno.test("parseAttributes() agrees with a reference decoder on truncated and co
     }
   });
   await t.step("random bytes never read outside the buffer nor throw anything else", () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     for (let i = 0; i < 3000; i++) {
       const buf = new Uint8Array(int(r, 64));
       for (let j = 0; j < buf.length; j++) buf[j] = int(r, 256);

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { seededRandom } from "../../core/random/seeded_random.ts";
 
 /** A topology: router names and undirected links between them. */
 export interface Topology {
@@ -30,18 +31,6 @@ function count(raw: string, what: string, min: number): number {
     throw new TopologyError(`Invalid ${what}: ${n} (expected ${min} to ${MAX_ROUTERS})`);
   }
   return n;
-}
-
-/** A small seeded PRNG (mulberry32) so random topologies are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -127,7 +116,7 @@ export function parseTopology(spec: string): Topology {
       if (parts.length !== 3) throw new TopologyError(`Invalid spec: ${spec} (random:N:seed)`);
       const r = names(count(parts[1], "router count", 2));
       if (!/^\d+$/.test(parts[2])) throw new TopologyError(`Invalid seed: ${parts[2]}`);
-      const rand = prng(Number(parts[2]));
+      const rand = seededRandom(Number(parts[2]));
       const links: Array<[string, string]> = [];
       const seen = new Set<string>();
       const add = (a: number, b: number) => {

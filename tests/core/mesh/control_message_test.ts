@@ -5,6 +5,7 @@ import {
   MAX_LSA_LINKS,
   parseControlMessage,
 } from "../../../core/mesh/control_message.ts";
+import { seededRandom } from "../../../core/random/seeded_random.ts";
 
 const lsa = (over: Partial<Lsa> = {}): Lsa => ({
   origin: "r1",
@@ -14,17 +15,6 @@ const lsa = (over: Partial<Lsa> = {}): Lsa => ({
   links: [{ neighbour: "r2", cost: 50, quality: "EXCELLENT" }],
   ...over,
 });
-
-/** A small seeded PRNG so failures reproduce. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("parseControlMessage() accepts the three message types and round-trips them", () => {
   const messages = [
@@ -113,7 +103,7 @@ Deno.test("parseControlMessage() rejects malformed and foreign-version messages 
 });
 
 Deno.test("parseControlMessage() never throws on random mutations of a valid LSA", () => {
-  const rand = prng(7);
+  const rand = seededRandom(7);
   const base = encodeControlMessage({ v: 1, type: "lsa", lsa: lsa() });
   let rejected = 0;
   for (let i = 0; i < 3000; i++) {

@@ -2,23 +2,12 @@ import assert from "node:assert/strict";
 import { createScheduler, jitteredDelay } from "../../../core/scheduler/scheduler.ts";
 import { ValidationError } from "../../../core/errors.ts";
 import { registry } from "../../../core/telemetry/metrics.ts";
+import { seededRandom } from "../../../core/random/seeded_random.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A seeded uniform [0,1) source (mulberry32) so property runs are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("jitteredDelay() stays within interval ± jitter·interval for every draw", () => {
-  const random = seeded(42);
+  const random = seededRandom(42);
   for (let i = 0; i < 10_000; i++) {
     const interval = 1 + random() * 1000;
     const jitter = random() * 0.99;
@@ -32,7 +21,7 @@ Deno.test("jitteredDelay() stays within interval ± jitter·interval for every d
 });
 
 Deno.test("jitteredDelay() spreads delays over the whole jitter band", () => {
-  const random = seeded(7);
+  const random = seededRandom(7);
   const delays = Array.from({ length: 2000 }, () => jitteredDelay(100, 0.3, random));
   assert.ok(Math.min(...delays) < 72, "some delays near the low bound");
   assert.ok(Math.max(...delays) > 128, "some delays near the high bound");
