@@ -1,29 +1,10 @@
 import assert from "node:assert/strict";
 import { findDisjointPaths } from "../../core/routing/compute.ts";
 import { geometricMesh, seededRandom } from "../../core/routing/random_graph.ts";
+import { runCli } from "../helpers/agent_process.ts";
 
-const PERMS = [
-  "--unstable-kv",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-ffi",
-  "--allow-sys",
-];
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMS, MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+/** Runs main.ts with the `deno task cli` permissions. */
+const cli = (args: string[]) => runCli(args);
 
 const square = {
   directed: false,

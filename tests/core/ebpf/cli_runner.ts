@@ -5,19 +5,10 @@
  * @module
  */
 
-const MAIN = new URL("../../../main.ts", import.meta.url).pathname;
+import { AGENT_PERMISSIONS, runCli } from "../../helpers/agent_process.ts";
 
 /** The flags of `deno task cli` (deno.json). */
-export const CLI_FLAGS = [
-  "--unstable-kv",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-ffi",
-  "--allow-sys",
-];
+export const CLI_FLAGS = AGENT_PERMISSIONS;
 
 /** Result of one CLI run. */
 export interface CliResult {
@@ -27,13 +18,6 @@ export interface CliResult {
 }
 
 /** Runs the CLI with `args` (and optional extra environment). */
-export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...CLI_FLAGS, MAIN, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+export function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(args, { env });
 }
