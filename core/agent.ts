@@ -89,17 +89,8 @@ export async function startAgent(
   }
   // --- end identity ---
 
-  let meshRuntime;
-  try {
-    meshRuntime = await startMeshRuntime(config, { nodeId, kv, scheduler, identity });
-  } catch (err) {
-    await identity?.close();
-    kv.close();
-    throw err;
-  }
-  const mesh = meshRuntime.view;
-  for (const check of meshRuntime.checks) health.register(check);
-
+  // eBPF and the knowledge base start before the mesh: their synchronous start-up work would
+  // otherwise stall the event loop while the first probes are in flight (slower cold start).
   const ebpfInterfaces = config.ebpf.interfaces.length
     ? config.ebpf.interfaces
     : config.mesh.interfaces;
@@ -114,7 +105,27 @@ export async function startAgent(
     })
     : null;
 
-  const kb = await openKnowledge(config);
+  let kb: KnowledgeBase;
+  let meshRuntime;
+  try {
+    kb = await openKnowledge(config);
+  } catch (err) {
+    await ebpf?.stop();
+    await identity?.close();
+    kv.close();
+    throw err;
+  }
+  try {
+    meshRuntime = await startMeshRuntime(config, { nodeId, kv, scheduler, identity });
+  } catch (err) {
+    await kb.close();
+    await ebpf?.stop();
+    await identity?.close();
+    kv.close();
+    throw err;
+  }
+  const mesh = meshRuntime.view;
+  for (const check of meshRuntime.checks) health.register(check);
 
   // --- MAPE-K self-healing loop (issue 5): supervised services start here; the loop runs as
   // the scheduler task "mapek" and stops its services when the scheduler stops. ---
