@@ -214,7 +214,7 @@ export const configSchema = z.object({
   log_level: logLevel.default("info"),
   /** Longest a graceful shutdown may take before the process exits anyway. */
   shutdown_timeout_ms: z.int().min(100).max(60_000).default(5000),
-  /** Whether GET /metrics needs a token (the identity issue enforces it). */
+  /** Whether GET /metrics is open without a token (identity.metrics_require_token overrides). */
   metrics_public: z.boolean().default(true),
   mesh: meshSchema.default(meshSchema.parse({})),
   mapek: mapekSchema.default(mapekSchema.parse({})),
