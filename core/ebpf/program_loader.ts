@@ -278,18 +278,47 @@ export function detachXdp(
   iface: string,
   options: { netns?: string; progId?: number; stateDir?: string } = {},
 ): AttachedProgram | null {
-  const current = findAttached(libbpf, iface, options.netns);
+  return detachOwnProgram(iface, options, {
+    kind: "XDP",
+    find: () => findAttached(libbpf, iface, options.netns),
+    detach: (p) => libbpf.xdpDetach(p.ifindex, p.mode as XdpMode),
+  });
+}
+
+/**
+ * Detaches the program a hook reports on `iface` when it is ours (program `progId` when given,
+ * else any x0tta6bl4 program) and drops its crash record; shared by the XDP and TC loaders.
+ * Returns the detached program, or null when there was nothing of ours.
+ *
+ * @param iface interface name
+ * @param options network namespace, exact program id, crash-record directory
+ * @param hook how to find and detach the program on this hook (XDP or TC)
+ */
+export function detachOwnProgram(
+  iface: string,
+  options: { netns?: string; progId?: number; stateDir?: string },
+  hook: {
+    kind: string;
+    find: () => AttachedProgram | null;
+    detach: (current: AttachedProgram) => void;
+  },
+): AttachedProgram | null {
+  const current = hook.find();
   const ours = current !== null &&
     (options.progId !== undefined
       ? current.progId === options.progId
       : (OWN_PROGRAMS as readonly string[]).includes(current.name));
   if (current && ours) {
     try {
-      withNetns(options.netns, () => libbpf.xdpDetach(current.ifindex, current.mode as XdpMode));
+      withNetns(options.netns, () => hook.detach(current));
     } catch (err) {
-      throw fromLibbpfError(err, `Cannot detach XDP program from ${iface}`);
+      throw fromLibbpfError(err, `Cannot detach ${hook.kind} program from ${iface}`);
     }
-    log.info("Detached XDP program {name} (id {progId}) from {iface}", { ...current, iface });
+    log.info("Detached {kind} program {name} (id {progId}) from {iface}", {
+      ...current,
+      kind: hook.kind,
+      iface,
+    });
   }
   if (options.stateDir) {
     removeAttachEntry(options.stateDir, options.netns ?? null, iface, options.progId);

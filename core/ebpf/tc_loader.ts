@@ -11,7 +11,12 @@ import type { BpfObject, Libbpf, TcFilterId } from "../../ffi/libbpf.ts";
 import { X0Error } from "../errors.ts";
 import { addAttachEntry, removeAttachEntry } from "./attach_record.ts";
 import { checkInterfaceName, interfaceIndex, withNetns } from "./netns.ts";
-import { type AttachedProgram, fromLibbpfError, OWN_PROGRAMS } from "./program_loader.ts";
+import {
+  type AttachedProgram,
+  detachOwnProgram,
+  fromLibbpfError,
+  OWN_PROGRAMS,
+} from "./program_loader.ts";
 
 const log = getLogger(["x0", "ebpf"]);
 
@@ -94,24 +99,9 @@ export function detachTc(
   iface: string,
   options: { netns?: string; progId?: number; stateDir?: string } = {},
 ): AttachedProgram | null {
-  const current = findAttachedTc(libbpf, iface, options.netns);
-  const ours = current !== null &&
-    (options.progId !== undefined
-      ? current.progId === options.progId
-      : (OWN_PROGRAMS as readonly string[]).includes(current.name));
-  if (current && ours) {
-    try {
-      withNetns(options.netns, () => libbpf.tcDetach(current.ifindex, X0_TC_FILTER));
-    } catch (err) {
-      throw fromLibbpfError(err, `Cannot detach TC program from ${iface}`);
-    }
-    log.info("Detached TC ingress program {name} (id {progId}) from {iface}", {
-      ...current,
-      iface,
-    });
-  }
-  if (options.stateDir) {
-    removeAttachEntry(options.stateDir, options.netns ?? null, iface, options.progId);
-  }
-  return ours ? current : null;
+  return detachOwnProgram(iface, options, {
+    kind: "TC",
+    find: () => findAttachedTc(libbpf, iface, options.netns),
+    detach: (p) => libbpf.tcDetach(p.ifindex, X0_TC_FILTER),
+  });
 }
