@@ -13,6 +13,7 @@ import { AuthError, ConfigError, UnavailableError, ValidationError } from "../er
 import { Counter, metric, registry } from "../telemetry/metrics.ts";
 import { type BundleSet, bundleSetOf, parseJwksBundle, type TrustBundle } from "./bundle.ts";
 import type { BundleSource, SvidSource } from "./rotation.ts";
+import { listenRotating } from "./mtls_https.ts";
 import { parseSpiffeId } from "./spiffe_id.ts";
 import { validateX509Svid } from "./svid_validation.ts";
 
@@ -224,22 +225,5 @@ export function serveBundleEndpoint(options: {
     const body = JSON.stringify(await options.bundleJson());
     res.writeHead(200, { "content-type": "application/json" }).end(body);
   });
-  const unsubscribe = options.svidSource.subscribe((_s, next) =>
-    server.setSecureContext({ key: next.key, cert: next.cert })
-  );
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      const addr = server.address();
-      resolve({
-        port: typeof addr === "object" && addr ? addr.port : options.port,
-        close: () =>
-          new Promise<void>((done) => {
-            unsubscribe();
-            server.closeAllConnections?.();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  return listenRotating(server, options);
 }

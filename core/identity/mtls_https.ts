@@ -115,17 +115,30 @@ export function serveMtlsHttps(options: {
       }
     },
   );
+  return listenRotating(server, options);
+}
+
+/**
+ * Listens with an HTTPS server whose certificate follows SVID rotation (new handshakes use the
+ * new SVID, established connections stay); shared by the mTLS API and the bundle endpoint.
+ *
+ * @param server the HTTPS server, created with the current SVID
+ * @param options address and the SVID source to follow
+ */
+export function listenRotating(
+  server: https.Server,
+  options: { host: string; port: number; svidSource: SvidSource },
+): Promise<{ port: number; close(): Promise<void> }> {
   const unsubscribe = options.svidSource.subscribe((_s, next) =>
     server.setSecureContext({ key: next.key, cert: next.cert })
   );
   return new Promise((resolve, reject) => {
-    server.once(
-      "error",
-      (err: Error) =>
-        reject(
-          new UnavailableError(`Cannot listen on ${options.host}:${options.port}: ${err.message}`),
-        ),
-    );
+    server.once("error", (err: Error) => {
+      unsubscribe();
+      reject(
+        new UnavailableError(`Cannot listen on ${options.host}:${options.port}: ${err.message}`),
+      );
+    });
     server.listen(options.port, options.host, () => {
       const addr = server.address();
       resolve({
