@@ -18,7 +18,7 @@ import { runCli } from "../helpers/agent_process.ts";
 import { counter, missingForNetns, skipOrFail, waitFor } from "./harness.ts";
 import { nsRun, stopPid } from "./netns.ts";
 import {
-  AGENT_FLAGS,
+  launchAgent,
   link,
   router,
   type RouterState,
@@ -30,7 +30,6 @@ import {
 import { validateTopology } from "./topology.ts";
 import { ping } from "./traffic.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const TD = "x0tta6bl4.mesh";
 const AUD = "x0tta6bl4-api";
 
@@ -43,7 +42,6 @@ async function startAgent(
 ): Promise<void> {
   const rdir = `${state.dir}/${r.name}`;
   await Deno.mkdir(`${rdir}/data`, { recursive: true });
-  await Deno.remove(`${rdir}/pid`).catch(() => {});
   const config = {
     node_id: r.name,
     host: "0.0.0.0",
@@ -57,31 +55,7 @@ async function startAgent(
     identity,
   };
   await Deno.writeTextFile(`${rdir}/config.json`, JSON.stringify(config, null, 2));
-  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const envs = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`).join(" ");
-  const cmd = ["ip", "netns", "exec", r.netns, "env", ...(envs ? [envs] : [])].concat(
-    [Deno.execPath(), "run", ...AGENT_FLAGS, `${ROOT}main.ts`, "server", "--config"].map(q),
-    [q(`${rdir}/config.json`)],
-  ).join(" ");
-  new Deno.Command("setsid", {
-    args: [
-      "sh",
-      "-c",
-      `echo $$ > ${q(rdir + "/pid")}; exec ${cmd} >>${q(rdir + "/agent.log")} 2>&1`,
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn().unref();
-  const until = performance.now() + 10_000;
-  let pid = NaN;
-  while (!(pid > 0) && performance.now() < until) {
-    await new Promise((res) => setTimeout(res, 20));
-    pid = Number(await Deno.readTextFile(`${rdir}/pid`).catch(() => ""));
-  }
-  if (!(pid > 0)) throw new Error(`Agent of ${r.name} did not start`);
-  r.pid = pid;
+  r.pid = await launchAgent(r, rdir, { env });
   await waitApi(r, 60_000, state.dir);
 }
 

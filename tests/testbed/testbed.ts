@@ -280,21 +280,34 @@ export async function startRouterAgent(state: TestbedState, r: RouterState): Pro
     },
   };
   await Deno.writeTextFile(`${rdir}/config.json`, JSON.stringify(config, null, 2));
+  r.pid = await launchAgent(r, rdir);
+  r.killed = false;
+}
+
+/**
+ * Starts `main.ts server --config <rdir>/config.json` inside the router's namespace, detached in
+ * its own session (so it outlives this process and can be killed as a power failure would), with
+ * its log in `<rdir>/agent.log`. Returns the agent's PID.
+ *
+ * @param r the router
+ * @param rdir the router's state directory holding config.json
+ * @param options extra environment for the agent
+ */
+export async function launchAgent(
+  r: RouterState,
+  rdir: string,
+  options: { env?: Record<string, string> } = {},
+): Promise<number> {
   const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const envs = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${q(v)}`);
   const cmd = [
-    "ip",
-    "netns",
-    "exec",
-    r.netns,
-    Deno.execPath(),
-    "run",
-    ...AGENT_FLAGS,
-    `${ROOT}main.ts`,
-    "server",
-    "--config",
-    `${rdir}/config.json`,
-  ].map(q).join(" ");
-  const child = new Deno.Command("setsid", {
+    ...["ip", "netns", "exec", r.netns, "env"].map(q),
+    ...envs,
+    ...[Deno.execPath(), "run", ...AGENT_FLAGS, `${ROOT}main.ts`, "server", "--config"].map(q),
+    q(`${rdir}/config.json`),
+  ].join(" ");
+  await Deno.remove(`${rdir}/pid`).catch(() => {});
+  new Deno.Command("setsid", {
     args: [
       "sh",
       "-c",
@@ -304,8 +317,7 @@ export async function startRouterAgent(state: TestbedState, r: RouterState): Pro
     stdin: "null",
     stdout: "null",
     stderr: "null",
-  }).spawn();
-  child.unref();
+  }).spawn().unref();
   // setsid forks when the spawned process leads its group: the shell reports the real PID.
   const until = performance.now() + 10_000;
   let pid = NaN;
@@ -314,8 +326,7 @@ export async function startRouterAgent(state: TestbedState, r: RouterState): Pro
     pid = Number(await Deno.readTextFile(`${rdir}/pid`).catch(() => ""));
   }
   if (!(pid > 0)) throw new Error(`Agent of ${r.name} did not start`);
-  r.pid = pid;
-  r.killed = false;
+  return pid;
 }
 
 /** Waits until the router's API answers /health (any status). */
