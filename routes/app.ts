@@ -9,11 +9,10 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { requestId } from "hono/request-id";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import { ValidationError } from "../core/errors.ts";
 import { httpRequestDuration, httpRequestsTotal } from "../core/telemetry/http_metrics.ts";
 import { tracer } from "../core/telemetry/tracing.ts";
 import type { AppDeps } from "./deps.ts";
-import { errorResponse, onError } from "./errors.ts";
+import { errorResponse, onError, validationHook } from "./errors.ts";
 import { healthRoutes } from "./health.ts";
 import { meshRoutes } from "./mesh.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -32,15 +31,7 @@ export function createApp(
   deps: AppDeps,
   options: { modules?: RouteModule[]; middleware?: MiddlewareHandler[] } = {},
 ): OpenAPIHono {
-  const app = new OpenAPIHono({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const issue = result.error.issues[0];
-        const where = issue.path.length ? issue.path.join(".") : "request";
-        throw new ValidationError(`Invalid ${result.target} ${where}: ${issue.message}`);
-      }
-    },
-  });
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use("*", requestId({ headerName: "x-request-id" }));
   app.use("*", observe);
   for (const mw of options.middleware ?? []) app.use("*", mw);

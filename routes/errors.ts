@@ -7,7 +7,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
-import { type ErrorCode, HTTP_STATUS, X0Error } from "../core/errors.ts";
+import { type ErrorCode, HTTP_STATUS, ValidationError, X0Error } from "../core/errors.ts";
 
 const log = getLogger(["x0", "http"]);
 
@@ -55,4 +55,26 @@ export function onError(err: Error, c: Context) {
     error: err?.stack ?? String(err),
   });
   return errorResponse(c, 500, "internal", "Internal error");
+}
+
+/**
+ * The OpenAPIHono `defaultHook` of every route module: a request that fails its zod schema
+ * becomes a ValidationError (400 `invalid_input`) naming what failed, e.g.
+ * `Invalid query since: expected ISO-8601 or epoch ms, got yesterday`.
+ */
+export function validationHook(
+  result: { success: true } | {
+    success: false;
+    target: string;
+    error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] };
+  },
+): void {
+  if (result.success) return;
+  const issue = result.error.issues[0];
+  const where = issue.path.length
+    ? issue.path.map(String).join(".")
+    : result.target === "json"
+    ? "body"
+    : "request";
+  throw new ValidationError(`Invalid ${result.target} ${where}: ${issue.message}`);
 }

@@ -15,7 +15,7 @@ import type { Principal, TokenVerifier } from "../core/identity/jwt.ts";
 import { type Scope, scopeSatisfies } from "../core/identity/scopes.ts";
 import { chainToPem } from "../core/identity/svid.ts";
 import { decodePem, fromBase64 } from "../core/identity/pem.ts";
-import { ErrorBody } from "./errors.ts";
+import { ErrorBody, validationHook } from "./errors.ts";
 
 /** What the identity routes need from the running agent. */
 export interface IdentityRouteDeps {
@@ -212,15 +212,7 @@ const renewRoute = createRoute({
  * @param deps bundle, issuer (issuer nodes) and token verifier
  */
 export function identityRoutes(deps: IdentityRouteDeps): OpenAPIHono {
-  const app = new OpenAPIHono({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const issue = result.error.issues[0];
-        const where = issue.path.length ? issue.path.join(".") : "request";
-        throw new ValidationError(`Invalid ${result.target} ${where}: ${issue.message}`);
-      }
-    },
-  });
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use("/identity/*", identityAuth(deps.verifier));
   const issuer = () => {
     if (!deps.issuer) throw new UnavailableError("This node is not an issuer: ask an issuer node");

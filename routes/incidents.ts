@@ -7,7 +7,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { NotFoundError, ValidationError } from "../core/errors.ts";
 import { incidentStore } from "../core/mapek/knowledge.ts";
-import { ErrorBody } from "./errors.ts";
+import { ErrorBody, validationHook } from "./errors.ts";
 
 const DiagnosisType = z.enum([
   "high_cpu",
@@ -125,15 +125,7 @@ function parseSince(since: string | undefined): number | undefined {
  */
 export function incidentsRoutes(deps: { kv: Deno.Kv }): OpenAPIHono {
   const store = incidentStore(deps.kv);
-  const app = new OpenAPIHono({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const issue = result.error.issues[0];
-        const where = issue.path.length ? issue.path.join(".") : "request";
-        throw new ValidationError(`Invalid ${result.target} ${where}: ${issue.message}`);
-      }
-    },
-  });
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid("query");
     const incidents = await store.list({

@@ -4,10 +4,10 @@
  * @module
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { NotFoundError, ValidationError } from "../core/errors.ts";
+import { NotFoundError } from "../core/errors.ts";
 import { DOCUMENT_TYPES } from "../core/knowledge/document.ts";
 import type { KnowledgeBase } from "../core/knowledge/knowledge_base.ts";
-import { ErrorBody } from "./errors.ts";
+import { ErrorBody, validationHook } from "./errors.ts";
 
 const DocumentIn = z.object({
   id: z.string().optional().openapi({ example: "incident:2026-11-27-r3-cpu" }),
@@ -144,15 +144,7 @@ const deleteRoute = createRoute({
  * @param kb the agent's knowledge base
  */
 export function knowledgeRoutes(kb: KnowledgeBase): OpenAPIHono {
-  const app = new OpenAPIHono({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const issue = result.error.issues[0];
-        const where = issue.path.length ? issue.path.join(".") : "body";
-        throw new ValidationError(`Invalid ${result.target} ${where}: ${issue.message}`);
-      }
-    },
-  });
+  const app = new OpenAPIHono({ defaultHook: validationHook });
   app.openapi(ingestRoute, async (c) => {
     const body = c.req.valid("json");
     const docs = Array.isArray(body) ? body : "documents" in body ? body.documents : [body];
