@@ -57,6 +57,13 @@ export const GATED_EF = 64;
 /** Filtered vector searches matching at most this many documents scan them exactly. */
 const EXACT_SCAN_MAX = 8192;
 
+/**
+ * Below this many vectors the base scans them exactly and never loads hnswlib-wasm (about 140 ms
+ * of CPU at start on this machine kind, which 20 testbed agents on 2 cores pay at once). An exact
+ * scan of 1,024 384-dimension vectors takes well under a millisecond.
+ */
+export const HNSW_MIN_VECTORS = 1024;
+
 /** Dot product of two unit vectors (their cosine). */
 function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -79,6 +86,8 @@ export interface KnowledgeBaseOptions {
   minSimilarity?: number;
   /** HNSW parameters. */
   hnsw?: Partial<HnswParams>;
+  /** Vectors scanned exactly before HNSW is built (default {@link HNSW_MIN_VECTORS}). */
+  hnswMinVectors?: number;
   /** Persist the embedding cache (default true). */
   cache?: boolean;
   /** Compact when this many segment files exist (default 64). */
@@ -141,7 +150,10 @@ export class KnowledgeBase {
   #openMs: Record<string, number> = {};
   #loadedCache: EmbeddingCache | undefined;
   #text: TextIndex;
-  #hnsw: HnswIndex;
+  /** Built once the base holds `hnswMinVectors` vectors; until then every vector is pending. */
+  #hnsw: HnswIndex | undefined;
+  #useHnsw = false;
+  #dims: number;
   #opts: KnowledgeBaseOptions;
   #slots: (KnowledgeDocument | undefined)[] = [];
   #byId = new Map<string, number>();
@@ -160,7 +172,6 @@ export class KnowledgeBase {
       embedder: Embedder;
       cache: () => Promise<EmbeddingCache>;
       text: TextIndex;
-      hnsw: HnswIndex;
     },
     opts: KnowledgeBaseOptions,
   ) {
@@ -169,7 +180,7 @@ export class KnowledgeBase {
     this.#embedder = parts.embedder;
     this.#openCache = parts.cache;
     this.#text = parts.text;
-    this.#hnsw = parts.hnsw;
+    this.#dims = parts.embedder.dimensions;
     this.#opts = opts;
   }
 
@@ -188,10 +199,6 @@ export class KnowledgeBase {
     // The cache is only needed to embed new content: load it on the first ingest, not at start.
     const cacheDir = options.cache === false ? undefined : `${dir}/embed_cache`;
     const cache = () => EmbeddingCache.open(cacheDir, embedder);
-    const hnsw = await HnswIndex.create(embedder.dimensions, {
-      ...options.hnsw,
-      capacity: docs.length,
-    });
     const engine = options.textEngine ?? "bm25";
     const ref: { kb?: KnowledgeBase } = {};
     const text = engine === "orama"
@@ -201,7 +208,7 @@ export class KnowledgeBase {
       })
       : bm25TextIndex();
     const t2 = performance.now();
-    const kb = new KnowledgeBase(dir, { store, embedder, cache, text, hnsw }, options);
+    const kb = new KnowledgeBase(dir, { store, embedder, cache, text }, options);
     ref.kb = kb;
     kb.#index(docs, engine !== "orama");
     docsGauge.set(kb.size);
@@ -447,19 +454,34 @@ export class KnowledgeBase {
 
   /**
    * Resolves when every stored vector is in HNSW (the index builds in the background after
-   * open and ingest; until then searches scan the pending vectors exactly).
+   * open and ingest; until then searches scan the pending vectors exactly). Below
+   * `hnswMinVectors` vectors there is no HNSW and this resolves at once.
    */
   async whenIndexed(): Promise<void> {
     while (this.#indexer) await this.#indexer;
   }
 
-  /** Vectors still waiting for HNSW insertion. */
+  /** Vectors still waiting for HNSW insertion (0 while the base is small enough to scan). */
   get pendingVectors(): number {
-    return this.#pending.length - this.#pendingHead;
+    return this.#useHnsw ? this.#pending.length - this.#pendingHead : 0;
+  }
+
+  /** How vector searches run: an exact scan (small bases) or HNSW plus a scan of pending ones. */
+  get vectorIndex(): "exact" | "hnsw" {
+    return this.#useHnsw ? "hnsw" : "exact";
   }
 
   /** Starts the background indexer when there is work and none is running. */
   #kick(): void {
+    if (!this.#useHnsw) {
+      // Replaced and deleted documents leave dead slots in the scan list: drop them.
+      if (this.#pending.length - this.#pendingHead > 2 * this.#byId.size + 64) {
+        this.#pending = this.#pending.slice(this.#pendingHead).filter((s) => this.#slots[s]);
+        this.#pendingHead = 0;
+      }
+      if (this.#byId.size < (this.#opts.hnswMinVectors ?? HNSW_MIN_VECTORS)) return;
+      this.#useHnsw = true;
+    }
     if (this.#indexer || this.#closed || this.pendingVectors === 0) return;
     // .finally runs asynchronously, so #indexer is always assigned before it is cleared.
     this.#indexer = this.#drain().finally(() => {
@@ -473,6 +495,10 @@ export class KnowledgeBase {
    * chunks so an agent keeps probing and answering while 100k vectors are indexed.
    */
   async #drain(): Promise<void> {
+    const hnsw = this.#hnsw ??= await HnswIndex.create(this.#dims, {
+      ...this.#opts.hnsw,
+      capacity: this.#pending.length - this.#pendingHead,
+    });
     while (!this.#closed && this.#pendingHead < this.#pending.length) {
       await new Promise((r) => setTimeout(r, 0));
       if (this.#closed) return;
@@ -486,7 +512,7 @@ export class KnowledgeBase {
           vecs.push(d.embedding);
         }
       }
-      this.#hnsw.add(slots, vecs);
+      hnsw.add(slots, vecs);
       this.#pendingHead = end;
       if (this.#pendingHead === this.#pending.length) {
         this.#pending = [];
@@ -517,7 +543,7 @@ export class KnowledgeBase {
         return top;
       }
     }
-    const out = this.#hnsw.search(qv, k, accept, efSearch);
+    const out = this.#hnsw?.search(qv, k, accept, efSearch) ?? [];
     if (this.#pendingHead === this.#pending.length) return out;
     const top: ScoredSlot[] = [...out];
     for (let i = this.#pendingHead; i < this.#pending.length; i++) {
@@ -537,7 +563,7 @@ export class KnowledgeBase {
     this.#slots[slot] = undefined;
     this.#text.remove(slot, doc);
     this.#filters.remove(slot, doc);
-    this.#hnsw.remove(slot);
+    this.#hnsw?.remove(slot);
   }
 
   async #maybeCompact(): Promise<void> {

@@ -226,11 +226,12 @@ Deno.test("KnowledgeBase.search() validates k and q, applies the vector threshol
 Deno.test("KnowledgeBase serves exact vector results while HNSW builds in the background", async () => {
   const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
   try {
-    let kb = await KnowledgeBase.open(dir);
+    let kb = await KnowledgeBase.open(dir, { hnswMinVectors: 100 });
     const docs = syntheticCorpus(600);
     await kb.add(docs);
     await kb.close();
-    kb = await KnowledgeBase.open(dir);
+    kb = await KnowledgeBase.open(dir, { hnswMinVectors: 100 });
+    assert.equal(kb.vectorIndex, "hnsw");
     assert.ok(kb.pendingVectors > 0, "reopen queues the stored vectors for HNSW");
     const q = docs[123].content;
     const early = await kb.search({ q, k: 5, mode: "vector", minSimilarity: -1 });
@@ -271,6 +272,52 @@ Deno.test("KnowledgeBase filtered vector search equals an exact scan of the matc
         tags: ["network"],
       });
       assert.deepEqual(got.map((h) => h.id), want.map((w) => w.id));
+    }
+    await kb.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KnowledgeBase scans a small base exactly without HNSW and switches to HNSW past hnswMinVectors", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
+  try {
+    const kb = await KnowledgeBase.open(dir, { cache: false, hnswMinVectors: 300 });
+    const docs = syntheticCorpus(500, 3);
+    await kb.add(docs.slice(0, 250));
+    assert.equal(kb.vectorIndex, "exact");
+    assert.equal(kb.pendingVectors, 0);
+    await kb.whenIndexed(); // resolves at once: nothing to build
+    const { hashEmbed } = await import("../../../core/knowledge/hash_embedder.ts");
+    const exactTop = (live: typeof docs, q: string, k: number) => {
+      const qv = hashEmbed(q);
+      return live.map((d) => {
+        const v = hashEmbed(d.content);
+        let s = 0;
+        for (let i = 0; i < v.length; i++) s += v[i] * qv[i];
+        return { id: d.id!, s };
+      }).sort((a, b) => b.s - a.s || (a.id < b.id ? -1 : 1)).slice(0, k).map((h) => h.id);
+    };
+    for (let i = 0; i < 10; i++) {
+      const q = docs[i * 11].content.split(" ").slice(0, 5).join(" ");
+      const got = await kb.search({ q, k: 5, mode: "vector", minSimilarity: -1 });
+      assert.deepEqual(got.map((h) => h.id), exactTop(docs.slice(0, 250), q, 5), q);
+    }
+    // Replacing documents many times does not grow the scan list without bound.
+    for (let round = 0; round < 4; round++) await kb.add(docs.slice(0, 100));
+    assert.equal(kb.vectorIndex, "exact");
+    await kb.add(docs.slice(250));
+    assert.equal(kb.vectorIndex, "hnsw");
+    await kb.whenIndexed();
+    assert.equal(kb.pendingVectors, 0);
+    for (let i = 0; i < 10; i++) {
+      const hit = await kb.search({
+        q: docs[i * 37].content,
+        k: 1,
+        mode: "vector",
+        minSimilarity: -1,
+      });
+      assert.equal(hit[0].id, docs[i * 37].id);
     }
     await kb.close();
   } finally {
