@@ -5,7 +5,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { NotFoundError, ValidationError } from "../errors.ts";
+import { NotFoundError, UnavailableError, ValidationError } from "../errors.ts";
 import { Gauge, Histogram, metric, registry } from "../telemetry/metrics.ts";
 import {
   contentHash,
@@ -63,6 +63,29 @@ const EXACT_SCAN_MAX = 8192;
  * scan of 1,024 384-dimension vectors takes well under a millisecond.
  */
 export const HNSW_MIN_VECTORS = 1024;
+
+/**
+ * Takes the exclusive lock of a knowledge directory (created if missing) or fails at once.
+ *
+ * @param dir the knowledge directory
+ * @returns the open lock file; closing it releases the lock
+ */
+async function lockDir(dir: string): Promise<Deno.FsFile> {
+  await Deno.mkdir(dir, { recursive: true });
+  const file = await Deno.open(`${dir}/LOCK`, { create: true, write: true });
+  let locked = false;
+  try {
+    locked = await file.tryLock(true);
+  } finally {
+    if (!locked) file.close();
+  }
+  if (!locked) {
+    throw new UnavailableError(
+      `Knowledge base ${dir} is open in another process: stop the agent that uses this data dir, or use its /knowledge API`,
+    );
+  }
+  return file;
+}
 
 /** Dot product of two unit vectors (their cosine). */
 function dot(a: Float32Array, b: Float32Array): number {
@@ -143,6 +166,7 @@ export interface IngestResult {
 /** A knowledge base bound to one directory; open with {@link KnowledgeBase.open}. */
 export class KnowledgeBase {
   #dir: string;
+  #lock: Deno.FsFile | undefined;
   #store: DocStore;
   #embedder: Embedder;
   #openCache: () => Promise<EmbeddingCache>;
@@ -186,12 +210,29 @@ export class KnowledgeBase {
 
   /**
    * Opens the knowledge base in `dir` (created if missing): replays the stored segments,
-   * restores or rebuilds the full-text index and rebuilds HNSW from the stored vectors.
+   * restores or rebuilds the full-text index and rebuilds HNSW from the stored vectors. One
+   * process at a time: the directory is locked (`LOCK`, an advisory file lock the kernel drops
+   * when the process dies) until {@link close}, so a CLI cannot write segments under a running
+   * agent.
+   *
+   * @throws UnavailableError when another process (or another open base) holds the directory
    *
    * @param dir the knowledge directory (the agent uses `<data-dir>/knowledge`)
    * @param options embedder, engines and ranking settings
    */
   static async open(dir: string, options: KnowledgeBaseOptions = {}): Promise<KnowledgeBase> {
+    const lock = await lockDir(dir);
+    try {
+      const kb = await KnowledgeBase.#open(dir, options);
+      kb.#lock = lock;
+      return kb;
+    } catch (err) {
+      lock.close();
+      throw err;
+    }
+  }
+
+  static async #open(dir: string, options: KnowledgeBaseOptions): Promise<KnowledgeBase> {
     const t0 = performance.now();
     const embedder = options.embedder ?? hashEmbedder();
     const { store, docs } = await DocStore.open(`${dir}/segments`, embedder.dimensions);
@@ -434,9 +475,14 @@ export class KnowledgeBase {
     return this.#serial(async () => {
       if (this.#closed) return;
       this.#closed = true;
-      await this.#indexer;
-      const t = this.#text as Partial<OramaTextIndex>;
-      if (t.save) await t.save(`${this.#dir}/orama.json`, this.#store.stamp);
+      try {
+        await this.#indexer;
+        const t = this.#text as Partial<OramaTextIndex>;
+        if (t.save) await t.save(`${this.#dir}/orama.json`, this.#store.stamp);
+      } finally {
+        this.#lock?.close();
+        this.#lock = undefined;
+      }
     });
   }
 

@@ -324,3 +324,49 @@ Deno.test("KnowledgeBase scans a small base exactly without HNSW and switches to
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("KnowledgeBase holds its directory for one process: a second opener fails at once and nothing is written", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "x0kb_" });
+  try {
+    const kb = await KnowledgeBase.open(dir, { cache: false });
+    await kb.add([{ id: "held", content: "link loss on r1", document_type: "runbook" }]);
+    const segments = async () => {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(`${dir}/segments`)) names.push(e.name);
+      return names.sort();
+    };
+    const before = await segments();
+    await t.step("in the same process", async () => {
+      await assert.rejects(
+        () => KnowledgeBase.open(dir),
+        (err: Error) =>
+          err.name === "UnavailableError" && /open in another process/.test(err.message),
+      );
+    });
+    await t.step("from another process (as the kb CLI would be)", async () => {
+      const code = `import { KnowledgeBase } from ${
+        JSON.stringify(
+          new URL("../../../core/knowledge/knowledge_base.ts", import.meta.url).href,
+        )
+      };
+try { await KnowledgeBase.open(${JSON.stringify(dir)}); console.log("opened"); }
+catch (e) { console.log(e.name + ": " + e.message); }`;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--quiet", code],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.match(text, /UnavailableError: Knowledge base .* is open in another process/);
+    });
+    assert.deepEqual(await segments(), before, "the refused openers wrote nothing");
+    await kb.close();
+    await t.step("free again after close", async () => {
+      const again = await KnowledgeBase.open(dir, { cache: false });
+      assert.equal(again.size, 1);
+      await again.close();
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
