@@ -66,3 +66,44 @@ Deno.test("EmbeddingCache cuts a torn last record left by a crash", async () => 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("EmbeddingCache stays within maxEntries, evicts the least recently used, and compacts its file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "x0kb_cache_" });
+  try {
+    const e = counting();
+    const max = 50;
+    let cache = await EmbeddingCache.open(dir, e, { maxEntries: max });
+    const all = items(400);
+    // Reference LRU: a list of hashes, least recently used first.
+    let lru: string[] = [];
+    const use = (hs: string[]) => {
+      for (const h of hs) lru = [...lru.filter((x) => x !== h), h];
+      lru = lru.slice(Math.max(0, lru.length - max));
+    };
+    const file = () => Deno.statSync(`${dir}/${e.id.replace(/[^A-Za-z0-9._-]/g, "_")}.bin`).size;
+    const rec = 32 + 4 * e.dimensions;
+    for (let round = 0; round < 40; round++) {
+      // Mix new texts with re-used recent ones so recency matters.
+      const batch = [...all.slice(round * 10, round * 10 + 10), ...all.slice(0, 3)];
+      const vecs = await cache.embed(e, batch);
+      batch.forEach((b, i) => assert.deepEqual(vecs[i], hashEmbed(b.text)));
+      use(batch.map((b) => b.hash));
+      assert.ok(cache.size <= max, `size ${cache.size} > ${max}`);
+      assert.deepEqual(
+        new Set(all.filter((a) => cache.get(a.hash)).map((a) => a.hash)),
+        new Set(lru),
+      );
+      // get() above touched entries in `all` order: mirror that in the reference.
+      use(all.filter((a) => lru.includes(a.hash)).map((a) => a.hash));
+      assert.ok(file() <= 2 * max * rec + 13 * rec, `file ${file() / rec} records`);
+    }
+    cache = await EmbeddingCache.open(dir, e, { maxEntries: max });
+    assert.ok(cache.size <= max);
+    // Hits are not written to the file, so after a reopen recency is insertion (or compaction)
+    // order: the newest texts survive.
+    for (const a of all.slice(390)) assert.ok(cache.get(a.hash), a.text);
+    await assert.rejects(() => EmbeddingCache.open(dir, e, { maxEntries: 0 }), RangeError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
