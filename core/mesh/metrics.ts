@@ -68,3 +68,20 @@ export const failoverTotal = metric("failover_total", () =>
     help: "Routes switched to their precomputed backup when a neighbour went OFFLINE",
     registers: [registry],
   }));
+
+/** Verdict changes reported by the native liveness helper (up, down, unknown after a crash). */
+export const livenessEvents = metric("mesh_liveness_events_total", () =>
+  new Counter({
+    name: "mesh_liveness_events_total",
+    help: "Neighbour verdict changes reported by the native liveness helper, by verdict",
+    labelNames: ["verdict"] as const,
+    registers: [registry],
+  }));
+
+/** Restarts of the native liveness helper after it exited unexpectedly. */
+export const livenessRestarts = metric("mesh_liveness_helper_restarts_total", () =>
+  new Counter({
+    name: "mesh_liveness_helper_restarts_total",
+    help: "Restarts of the native liveness helper after it exited unexpectedly",
+    registers: [registry],
+  }));

@@ -1,0 +1,454 @@
+//! x0-liveness: a BFD-like link liveness helper of the x0tta6bl4 mesh agent.
+//!
+//! The agent spawns it (`x0-liveness run --port P --interval MS --dead MS --up N`) and tells it
+//! the links on stdin (see control.rs). Every `interval` (jittered to 90-100 %) it sends a small
+//! UDP packet (packet.rs) to each neighbour and prints `up <peer>` / `down <peer>` on stdout as
+//! the neighbour's verdict changes (monitor.rs): `down` the moment nothing valid was heard for
+//! `dead`, `up` after `up` good intervals. It exits when stdin closes or its parent changes, so
+//! it never outlives the agent. `x0-liveness sha256 HEX` and `x0-liveness hmac KEYHEX HEX` print
+//! digests (cross-checked against WebCrypto by the tests).
+
+mod control;
+mod monitor;
+mod packet;
+mod rng;
+mod sha256;
+mod sys;
+
+use control::Command;
+use monitor::{Heard, Monitor, Timers, Verdict};
+use packet::{Packet, Reject};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::os::unix::io::{AsRawFd, FromRawFd};
+use std::time::{Duration, Instant};
+
+/// After a key roll, the old key is still accepted this long.
+const PREV_KEY_ACCEPT: Duration = Duration::from_secs(10);
+/// After a key roll, an Up link keeps sending with the old key this long (or until the peer
+/// is heard with the new one), so the two ends may install the new key at different moments.
+const PREV_KEY_SEND: Duration = Duration::from_secs(2);
+
+struct Link {
+    local: Ipv4Addr,
+    iface: String,
+    sock: Option<UdpSocket>,
+    bind_error: Option<String>,
+    retry_at: Instant,
+    key: Option<Vec<u8>>,
+    prev: Option<(Vec<u8>, Instant, Instant)>,
+    mon: Monitor,
+    seq: u32,
+    next_tx: Instant,
+    badkey_at: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Counters {
+    tx: u64,
+    tx_err: u64,
+    rx: u64,
+    source: u64,
+    replay: u64,
+    sessions: u64,
+    rejected: [u64; 6],
+    commands_bad: u64,
+}
+
+struct Helper {
+    port: u16,
+    t: Timers,
+    epoch: Instant,
+    session: u32,
+    rng: rng::Rng,
+    links: BTreeMap<Ipv4Addr, Link>,
+    c: Counters,
+}
+
+fn say(line: &str) {
+    let out = std::io::stdout();
+    let mut o = out.lock();
+    // The agent is gone when stdout is: exit rather than run unobserved.
+    if o.write_all(line.as_bytes())
+        .and_then(|_| o.write_all(b"\n"))
+        .and_then(|_| o.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
+
+impl Helper {
+    fn us(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_micros() as u64
+    }
+
+    fn jittered(&mut self) -> Duration {
+        Duration::from_micros((self.t.interval_us as f64 * (0.9 + 0.1 * self.rng.unit())) as u64)
+    }
+
+    fn command(&mut self, line: &str, now: Instant) {
+        match control::parse(line) {
+            Ok(Command::Link { peer, local, iface, key }) => {
+                let first = self.jittered().mul_f64(self.rng.unit());
+                let authenticated = key.is_some();
+                self.links.insert(
+                    peer,
+                    Link {
+                        local,
+                        iface,
+                        sock: None,
+                        bind_error: None,
+                        retry_at: now,
+                        key,
+                        prev: None,
+                        mon: Monitor::default(),
+                        seq: 0,
+                        next_tx: now + first,
+                        badkey_at: None,
+                    },
+                );
+                let mode = if authenticated { "hmac-sha256" } else { "UNAUTHENTICATED" };
+                say(&format!("linked {} {}", peer, mode));
+            }
+            Ok(Command::Key { peer, key }) => match self.links.get_mut(&peer) {
+                Some(l) if l.key.is_some() => {
+                    if l.key.as_ref() != Some(&key) {
+                        let old = l.key.replace(key).unwrap();
+                        let send_until =
+                            if l.mon.verdict == Verdict::Up { now + PREV_KEY_SEND } else { now };
+                        l.prev = Some((old, now + PREV_KEY_ACCEPT, send_until));
+                    }
+                    say(&format!("keyed {}", peer));
+                }
+                Some(_) => say(&format!("error key {}: link is unauthenticated", peer)),
+                None => say(&format!("error key {}: no such link", peer)),
+            },
+            Ok(Command::Unlink { peer }) => {
+                self.links.remove(&peer);
+                say(&format!("unlinked {}", peer));
+            }
+            Ok(Command::Stats) => say(&self.stats()),
+            Err(e) => {
+                self.c.commands_bad += 1;
+                say(&format!("error {}", e));
+            }
+        }
+    }
+
+    fn stats(&self) -> String {
+        let c = &self.c;
+        let rejected: Vec<String> = Reject::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("\"{}\":{}", r.name(), c.rejected[i]))
+            .collect();
+        let links: Vec<String> = self
+            .links
+            .iter()
+            .map(|(p, l)| {
+                let v = match l.mon.verdict {
+                    Verdict::Unknown => "unknown",
+                    Verdict::Up => "up",
+                    Verdict::Down => "down",
+                };
+                format!(
+                    "{{\"peer\":\"{}\",\"local\":\"{}\",\"iface\":\"{}\",\"verdict\":\"{}\",\"bound\":{},\"authenticated\":{}}}",
+                    p, l.local, l.iface, v, l.sock.is_some(), l.key.is_some()
+                )
+            })
+            .collect();
+        format!(
+            "stats {{\"tx\":{},\"tx_errors\":{},\"rx\":{},\"rejected\":{{{},\"source\":{},\"replay\":{}}},\"peer_restarts\":{},\"bad_commands\":{},\"links\":[{}]}}",
+            c.tx, c.tx_err, c.rx, rejected.join(","), c.source, c.replay, c.sessions,
+            c.commands_bad, links.join(",")
+        )
+    }
+
+    fn bind(&mut self, now: Instant) {
+        let port = self.port;
+        for (peer, l) in self.links.iter_mut() {
+            if l.sock.is_some() || now < l.retry_at {
+                continue;
+            }
+            match UdpSocket::bind(SocketAddrV4::new(l.local, port)).and_then(|s| {
+                s.set_nonblocking(true)?;
+                Ok(s)
+            }) {
+                Ok(s) => {
+                    l.sock = Some(s);
+                    l.bind_error = None;
+                }
+                Err(e) => {
+                    // The address may not be configured yet, or a dying predecessor holds the
+                    // port: retry, and say so once per distinct error.
+                    let msg = e.to_string();
+                    if l.bind_error.as_deref() != Some(&msg) {
+                        say(&format!("error bind {} {}:{}: {}", peer, l.local, port, msg));
+                    }
+                    l.bind_error = Some(msg);
+                    l.retry_at = now + Duration::from_millis(250);
+                }
+            }
+        }
+    }
+
+    fn receive(&mut self, now: Instant) {
+        let now_us = self.us(now);
+        let mut buf = [0u8; 128];
+        let port = self.port;
+        for (peer, l) in self.links.iter_mut() {
+            let sock = match &l.sock {
+                Some(s) => s,
+                None => continue,
+            };
+            loop {
+                let (n, from) = match sock.recv_from(&mut buf) {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => break,
+                };
+                if from.ip() != std::net::IpAddr::V4(*peer) || from.port() != port {
+                    self.c.source += 1;
+                    continue;
+                }
+                let prev_ok = l.prev.as_ref().filter(|p| now < p.1).map(|p| p.0.as_slice());
+                let mut keys: Vec<&[u8]> = Vec::with_capacity(2);
+                if let Some(k) = &l.key {
+                    keys.push(k);
+                    keys.extend(prev_ok);
+                }
+                match packet::decode(&buf[..n], &keys, *peer, l.local) {
+                    Ok(p) => {
+                        // Heard with the new key: the peer has it, stop sending the old one.
+                        if l.prev.is_some() && keys.len() == 2 {
+                            let cur = l.key.as_deref().unwrap();
+                            if packet::decode(&buf[..n], &[cur], *peer, l.local).is_ok() {
+                                if let Some(pr) = l.prev.as_mut() {
+                                    pr.2 = now;
+                                }
+                            }
+                        }
+                        match l.mon.on_packet(now_us, &p) {
+                            Heard::Replay => self.c.replay += 1,
+                            Heard::NewSession => {
+                                self.c.sessions += 1;
+                                self.c.rx += 1;
+                            }
+                            Heard::Fresh => self.c.rx += 1,
+                        }
+                    }
+                    Err(r) => {
+                        self.c.rejected[Reject::ALL.iter().position(|x| *x == r).unwrap()] += 1;
+                        if r == Reject::Auth
+                            && l.badkey_at.map_or(true, |t| now >= t + Duration::from_secs(1))
+                        {
+                            l.badkey_at = Some(now);
+                            say(&format!("badkey {}", peer));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, peer: Ipv4Addr, now: Instant) {
+        let session = self.session;
+        let t = self.t;
+        let now_us = self.us(now);
+        let port = self.port;
+        let l = self.links.get_mut(&peer).unwrap();
+        l.seq = l.seq.wrapping_add(1);
+        let p = Packet { hear: l.mon.hearing(now_us, &t), session, seq: l.seq };
+        let key = match &l.prev {
+            Some((old, _, send_until)) if now < *send_until => Some(old.as_slice()),
+            _ => l.key.as_deref(),
+        };
+        let wire = packet::encode(&p, key, l.local, peer);
+        if let Some(s) = &l.sock {
+            // EPERM/ENETUNREACH while a link is cut are expected: silence is the verdict's input.
+            match s.send_to(&wire, SocketAddrV4::new(peer, port)) {
+                Ok(_) => self.c.tx += 1,
+                Err(_) => self.c.tx_err += 1,
+            }
+        }
+    }
+
+    /// One pass after waking: verdicts on deadlines (unless holding after a stall), then sends.
+    fn work(&mut self, now: Instant, hold: bool) {
+        let now_us = self.us(now);
+        let t = self.t;
+        let peers: Vec<Ipv4Addr> = self.links.keys().copied().collect();
+        for peer in peers {
+            let l = self.links.get_mut(&peer).unwrap();
+            if !hold && l.mon.check_dead(now_us, &t).is_some() {
+                say(&format!("down {}", peer));
+            }
+            if now >= l.next_tx {
+                if l.mon.on_tick(now_us, &t).is_some() {
+                    say(&format!("up {}", peer));
+                }
+                self.send(peer, now);
+                let step = self.jittered();
+                let l = self.links.get_mut(&peer).unwrap();
+                l.next_tx += step;
+                if l.next_tx <= now {
+                    l.next_tx = now + step;
+                }
+            }
+        }
+    }
+
+    fn next_wake(&self, now: Instant, hold_until: Option<Instant>) -> Instant {
+        let mut wake = hold_until
+            .unwrap_or(now + Duration::from_millis(500))
+            .min(now + Duration::from_millis(500));
+        for l in self.links.values() {
+            wake = wake.min(l.next_tx);
+            match (hold_until, l.mon.deadline(&self.t)) {
+                (None, Some(d)) => wake = wake.min(self.epoch + Duration::from_micros(d)),
+                _ => {}
+            }
+            if l.sock.is_none() {
+                wake = wake.min(l.retry_at);
+            }
+        }
+        wake
+    }
+}
+
+fn arg(args: &[String], name: &str, def: Option<u64>) -> Result<u64, String> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| format!("invalid {}: expected an integer", name)),
+        None => def.ok_or_else(|| format!("missing {}", name)),
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let port = arg(args, "--port", None)?;
+    let interval = arg(args, "--interval", Some(10))?;
+    let dead = arg(args, "--dead", Some(30))?;
+    let up = arg(args, "--up", Some(3))?;
+    if !(1..=65535).contains(&port) {
+        return Err("invalid --port: 1..65535".into());
+    }
+    if !(1..=10_000).contains(&interval) || dead < 2 * interval || dead > 600_000 {
+        return Err("invalid timers: --interval 1..10000 ms, --dead >= 2 intervals".into());
+    }
+    if !(1..=100).contains(&up) {
+        return Err("invalid --up: 1..100".into());
+    }
+    if args.iter().any(|a| a == "--realtime") {
+        match sys::set_realtime(10) {
+            Ok(()) => say("realtime SCHED_FIFO 10"),
+            Err(e) => say(&format!("error realtime: {}", e)),
+        }
+    }
+    let mut rng = rng::Rng::from_entropy();
+    let mut h = Helper {
+        port: port as u16,
+        t: Timers { interval_us: interval * 1000, dead_us: dead * 1000, up: up as u32 },
+        epoch: Instant::now(),
+        session: rng.next() as u32,
+        rng,
+        links: BTreeMap::new(),
+        c: Counters::default(),
+    };
+    let parent = sys::parent_pid();
+    // SAFETY: fd 0 is our stdin for the whole process lifetime; read unbuffered so the poll
+    // readiness and our line buffer never disagree.
+    let mut stdin = unsafe { File::from_raw_fd(0) };
+    let mut pending: Vec<u8> = Vec::new();
+    let mut discarding = false;
+    let mut hold_until: Option<Instant> = None;
+    say(&format!("ready {} {} {} {}", port, interval, dead, up));
+    let mut last_parent_check = Instant::now();
+    loop {
+        let now = Instant::now();
+        let wake = h.next_wake(now, hold_until);
+        let mut fds = vec![sys::PollFd { fd: 0, events: sys::POLLIN, revents: 0 }];
+        for l in h.links.values() {
+            if let Some(s) = &l.sock {
+                fds.push(sys::PollFd { fd: s.as_raw_fd(), events: sys::POLLIN, revents: 0 });
+            }
+        }
+        sys::wait(&mut fds, wake.saturating_duration_since(now));
+        let woke = Instant::now();
+        // Woken far too late: this process did not get the CPU. Packets that arrived meanwhile
+        // are queued; read them, and judge deadlines only after half an interval more.
+        if woke.saturating_duration_since(wake) > Duration::from_micros(h.t.interval_us) {
+            hold_until = Some(woke + Duration::from_micros(h.t.interval_us / 2));
+        }
+        if fds[0].revents != 0 {
+            let mut buf = [0u8; 4096];
+            match stdin.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Ok(()),
+            }
+            while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=i).collect();
+                if discarding {
+                    discarding = false;
+                    continue;
+                }
+                let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+                h.command(text.trim_end_matches('\r'), woke);
+            }
+            if pending.len() > control::MAX_LINE {
+                pending.clear();
+                discarding = true;
+                h.c.commands_bad += 1;
+                say("error line too long");
+            }
+        }
+        h.receive(woke);
+        let now = Instant::now();
+        let hold = hold_until.map_or(false, |hu| now < hu);
+        if !hold {
+            hold_until = None;
+        }
+        h.bind(now);
+        h.work(now, hold);
+        if now >= last_parent_check + Duration::from_millis(200) {
+            last_parent_check = now;
+            if sys::parent_pid() != parent {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn digest(args: &[String]) -> Result<(), String> {
+    let hex = |i: usize| {
+        args.get(i).and_then(|s| sha256::from_hex(s)).ok_or_else(|| "expected hex".to_string())
+    };
+    let out = match args.first().map(|s| s.as_str()) {
+        Some("sha256") => sha256::sha256(&hex(1)?),
+        Some("hmac") => sha256::hmac_sha256(&hex(1)?, &[&hex(2)?]),
+        _ => return Err("usage".into()),
+    };
+    println!("{}", sha256::to_hex(&out));
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(|s| s.as_str()) {
+        Some("run") => run(&args[1..]),
+        Some("sha256") | Some("hmac") => digest(&args),
+        _ => Err("usage: x0-liveness run --port P [--interval MS] [--dead MS] [--up N] \
+                  [--realtime] | sha256 HEX | hmac KEYHEX HEX"
+            .into()),
+    };
+    if let Err(e) = result {
+        eprintln!("x0-liveness: {}", e);
+        std::process::exit(2);
+    }
+}

@@ -1,0 +1,65 @@
+//! The few libc calls std does not wrap: ppoll (wait for packets, stdin or the next deadline
+//! with microsecond precision), getppid (exit when the agent is gone) and sched_setscheduler
+//! (optional real-time priority). glibc is linked by std anyway.
+
+use std::os::raw::{c_int, c_long, c_short, c_ulong, c_void};
+use std::time::Duration;
+
+#[repr(C)]
+pub struct PollFd {
+    pub fd: c_int,
+    pub events: c_short,
+    pub revents: c_short,
+}
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: c_long,
+    tv_nsec: c_long,
+}
+
+#[repr(C)]
+struct SchedParam {
+    sched_priority: c_int,
+}
+
+pub const POLLIN: c_short = 0x1;
+
+extern "C" {
+    fn ppoll(
+        fds: *mut PollFd,
+        nfds: c_ulong,
+        tmo: *const Timespec,
+        sigmask: *const c_void,
+    ) -> c_int;
+    fn getppid() -> c_int;
+    fn sched_setscheduler(pid: c_int, policy: c_int, param: *const SchedParam) -> c_int;
+}
+
+/// Waits until one of `fds` is readable or `timeout` passed; EINTR counts as a wake-up.
+pub fn wait(fds: &mut [PollFd], timeout: Duration) {
+    let ts =
+        Timespec { tv_sec: timeout.as_secs() as c_long, tv_nsec: timeout.subsec_nanos() as c_long };
+    // SAFETY: fds is a valid slice of pollfd-compatible structs for the duration of the call.
+    unsafe {
+        ppoll(fds.as_mut_ptr(), fds.len() as c_ulong, &ts, std::ptr::null());
+    }
+}
+
+/// The parent's PID (1 or a subreaper once the agent is gone).
+pub fn parent_pid() -> i32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { getppid() }
+}
+
+/// Asks for SCHED_FIFO at `priority`; returns the OS error when not permitted.
+pub fn set_realtime(priority: i32) -> Result<(), std::io::Error> {
+    const SCHED_FIFO: c_int = 1;
+    let p = SchedParam { sched_priority: priority };
+    // SAFETY: p lives across the call; pid 0 is this process.
+    if unsafe { sched_setscheduler(0, SCHED_FIFO, &p) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
