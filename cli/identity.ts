@@ -4,7 +4,7 @@
  *
  *   identity show [--json]
  *   identity init --trust-domain TD [--node NAME]
- *   identity join --issuer URL --token TOKEN [--ca-sha256 HEX]
+ *   identity join --issuer https://HOST:PORT --token TOKEN --ca-sha256 HEX [--trust-domain TD]
  *   identity token create [--ttl 10m] [--node NAME] [--json]
  *   identity token mint --scope read|operate|admin --aud AUD [--sub ID] [--ttl 15m]
  *   identity bundle export [--format pem|jwks]
@@ -222,9 +222,13 @@ export function identityCommand(): Command {
     );
 
   identity.command("join").description("Join a trust domain: attest at an issuer with a join token")
-    .requiredOption("--issuer <url>", "issuer API base URL, e.g. http://10.0.0.1:8080")
+    .requiredOption("--issuer <url>", "issuer TLS endpoint, e.g. https://10.0.0.1:8081")
     .requiredOption("--token <token>", "one-time join token")
-    .option("--ca-sha256 <hex>", "pin the trust domain CA (from `identity token create --json`)")
+    .requiredOption(
+      "--ca-sha256 <hex>",
+      "the trust-domain CA's SHA-256 (from `identity token create --json`): authenticates the issuer",
+    )
+    .option("--trust-domain <td>", "refuse an issuer of another trust domain")
     .option("--data-dir <dir>", "data directory (default ./data or X0_DATA_DIR)")
     .action((opts) =>
       run(async () => {
@@ -234,6 +238,7 @@ export function identityCommand(): Command {
         }
         const obtained = await attestWithJoinToken(opts.issuer, opts.token, {
           caSha256: opts.caSha256,
+          trustDomain: opts.trustDomain,
         });
         const loaded = await initMemberIdentity(dir, obtained);
         console.log(`Joined as ${loaded.state.spiffeId}`);

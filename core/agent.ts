@@ -182,6 +182,20 @@ export async function startAgent(
   };
   const app = options.app(deps);
 
+  // --- identity: the same API for peer agents over mTLS (identity.mtls_api_port; off when null) ---
+  try {
+    const port = await identity?.serveMtlsApi((req, info) => app.fetch(req, info));
+    if (port != null) log.info("Peer API over mTLS on {host}:{port}", { host: config.host, port });
+  } catch (err) {
+    await meshRuntime.stop();
+    await ebpf?.stop();
+    await kb.close();
+    await identity?.close();
+    kv.close();
+    throw err;
+  }
+  // --- end identity ---
+
   let resolveListen: (url: string) => void;
   const listening = new Promise<string>((r) => resolveListen = r);
   let server: Deno.HttpServer<Deno.NetAddr>;

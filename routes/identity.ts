@@ -1,20 +1,18 @@
 /**
- * Identity routes: the trust bundle (open), join-token creation (admin scope), join-token
- * attestation (a CSR plus a one-time token buys an X.509-SVID) and renewal (current SVID plus
- * proof of possession of its key), plus the `requireScope`
- * middleware every route module can use to demand a JWT-SVID bearer token.
+ * Identity routes: the trust bundle (open) and join-token creation (admin scope), plus the
+ * `requireScope` middleware every route module can use to demand a JWT-SVID bearer token.
+ * Attestation and renewal are not here: agents reach the issuer only over its TLS endpoint
+ * (core/identity/issuer_endpoint.ts); the plain-HTTP routes were removed.
  *
  * @module
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler, Next } from "hono";
-import { AuthError, ForbiddenError, UnavailableError, ValidationError } from "../core/errors.ts";
+import { AuthError, ForbiddenError, UnavailableError } from "../core/errors.ts";
 import { bundleToJwks, bundleToPem, type TrustBundle } from "../core/identity/bundle.ts";
 import type { BuiltinIssuer } from "../core/identity/issuer.ts";
 import type { Principal, TokenVerifier } from "../core/identity/jwt.ts";
 import { type Scope, scopeSatisfies } from "../core/identity/scopes.ts";
-import { chainToPem } from "../core/identity/svid.ts";
-import { decodePem, fromBase64 } from "../core/identity/pem.ts";
 import { ErrorBody, validationHook } from "./errors.ts";
 
 /** What the identity routes need from the running agent. */
@@ -110,26 +108,6 @@ const JoinTokenResponse = z.object({
   expires_at: z.string(),
 }).openapi("JoinToken");
 
-const AttestRequest = z.object({
-  token: z.string().min(1),
-  csr: z.string().min(1).openapi({ description: "PKCS#10 CSR, PEM" }),
-}).openapi("AttestRequest");
-
-const AttestResponse = z.object({
-  spiffe_id: z.string(),
-  svid: z.string().openapi({ description: "X.509-SVID chain, PEM, leaf first" }),
-  expires_at: z.string(),
-  bundle: JwksBody,
-}).openapi("AttestResponse");
-
-const RenewRequest = z.object({
-  svid: z.string().min(1).openapi({ description: "Current X.509-SVID chain, PEM, leaf first" }),
-  csr: z.string().min(1).openapi({ description: "PKCS#10 CSR for the new key, PEM" }),
-  proof: z.string().min(1).openapi({
-    description: "Base64 ECDSA-SHA256 signature by the current SVID key over the renewal message",
-  }),
-}).openapi("RenewRequest");
-
 const errors = {
   400: { description: "Bad input", content: { "application/json": { schema: ErrorBody } } },
   401: { description: "Not authenticated", content: { "application/json": { schema: ErrorBody } } },
@@ -174,38 +152,6 @@ const tokenRoute = createRoute({
   },
 });
 
-const attestRoute = createRoute({
-  method: "post",
-  path: "/identity/attest",
-  summary: "Exchange a join token and a CSR for an X.509-SVID",
-  tags: ["identity"],
-  request: {
-    body: { required: true, content: { "application/json": { schema: AttestRequest } } },
-  },
-  responses: {
-    200: { description: "Issued", content: { "application/json": { schema: AttestResponse } } },
-    400: errors[400],
-    401: errors[401],
-    503: errors[503],
-  },
-});
-
-const renewRoute = createRoute({
-  method: "post",
-  path: "/identity/renew",
-  summary: "Renew an X.509-SVID (current SVID + proof of possession + CSR)",
-  tags: ["identity"],
-  request: {
-    body: { required: true, content: { "application/json": { schema: RenewRequest } } },
-  },
-  responses: {
-    200: { description: "Issued", content: { "application/json": { schema: AttestResponse } } },
-    400: errors[400],
-    401: errors[401],
-    503: errors[503],
-  },
-});
-
 /**
  * Routes of the identity resource.
  *
@@ -240,27 +186,5 @@ export function identityRoutes(deps: IdentityRouteDeps): OpenAPIHono {
     }, 201);
   });
 
-  app.openapi(attestRoute, async (c) => {
-    const body = c.req.valid("json");
-    const issued = await issuer().attest(body.token, body.csr);
-    return c.json({
-      spiffe_id: issued.spiffeId,
-      svid: chainToPem([issued.cert]),
-      expires_at: issued.cert.notAfter.toISOString(),
-      bundle: await bundleToJwks(issued.bundle) as z.infer<typeof JwksBody>,
-    }, 200);
-  });
-  app.openapi(renewRoute, async (c) => {
-    const body = c.req.valid("json");
-    const chain = decodePem(body.svid, "CERTIFICATE").map((b) => b.der);
-    if (chain.length === 0) throw new ValidationError("Invalid svid: no CERTIFICATE PEM block");
-    const issued = await issuer().renew(chain, body.csr, fromBase64(body.proof));
-    return c.json({
-      spiffe_id: issued.spiffeId,
-      svid: chainToPem([issued.cert]),
-      expires_at: issued.cert.notAfter.toISOString(),
-      bundle: await bundleToJwks(issued.bundle) as z.infer<typeof JwksBody>,
-    }, 200);
-  });
   return app;
 }

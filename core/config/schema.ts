@@ -163,9 +163,13 @@ const identitySchema = z.object({
   }).nullable().default(null),
   /** Lifetime of the X.509-SVIDs an issuer signs (rotation at half-life). */
   svid_ttl_s: z.int().min(30).max(30 * 86400).default(3600),
-  /** Issuer API base URL a member attests and renews at (e.g. http://10.0.0.1:8080). */
-  issuer_url: z.url().nullable().default(null),
-  /** Hex SHA-256 of the trust-domain CA certificate a member pins when joining. */
+  /** The issuer's TLS endpoint a member attests and renews at (https://10.0.0.1:8081). */
+  issuer_url: z.url().refine((u) => u.startsWith("https://"), {
+    message: "the issuer endpoint is TLS only: https://HOST:PORT (its issuer_port)",
+  }).nullable().default(null),
+  /** Port of the issuer's TLS endpoint on issuer nodes; null: the API port + 1 (0 with port 0). */
+  issuer_port: z.int().min(0).max(65535).nullable().default(null),
+  /** Hex SHA-256 of the trust-domain CA certificate; required to join with a token. */
   ca_sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, { message: "64 hex digits" }).nullable()
     .default(null),
   /** Audience API bearer tokens (JWT-SVIDs) must carry. */
@@ -188,7 +192,9 @@ const identitySchema = z.object({
   federation: z.array(
     z.object({
       trust_domain: z.string().min(1),
-      bundle_endpoint_url: z.url(),
+      bundle_endpoint_url: z.url().refine((u) => u.startsWith("https://"), {
+        message: "an https_spiffe bundle endpoint: https://HOST:PORT/PATH",
+      }),
       endpoint_spiffe_id: z.string().startsWith("spiffe://"),
       /** Path of the domain's initial SPIFFE bundle (JSON), obtained out of band. */
       initial_bundle_path: z.string().min(1),
@@ -219,6 +225,8 @@ export const configSchema = z.object({
   mesh: meshSchema.default(meshSchema.parse({})),
   mapek: mapekSchema.default(mapekSchema.parse({})),
   services: z.array(serviceSchema).default([]),
+  /** Port serving the API to peer agents over mTLS (control-channel authorizer); null: off. */
+  mtls_api_port: z.int().min(0).max(65535).nullable().default(null),
   ebpf: ebpfSchema.default(ebpfSchema.parse({})),
   knowledge: KnowledgeConfigSchema.default(KnowledgeConfigSchema.parse({})),
   identity: identitySchema.default(identitySchema.parse({})),

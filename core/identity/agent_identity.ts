@@ -30,6 +30,7 @@ import { spiffeIdFromParts } from "./spiffe_id.ts";
 import { DEFAULT_SVID_TTL_MS, issueX509Svid } from "./svid.ts";
 import { type NodeIdentity, startNodeIdentity } from "./node_identity.ts";
 import { createProbeKeyring, type ProbeKeyring } from "./probe_auth.ts";
+import { type MtlsPeerInfo, serveMtlsHttps } from "./mtls_https.ts";
 
 /** A running agent identity: the node identity plus what the mesh needs from it. */
 export interface AgentIdentity extends NodeIdentity {
@@ -39,6 +40,16 @@ export interface AgentIdentity extends NodeIdentity {
   readonly probeKeys: ProbeKeyring;
   /** Whether GET /metrics needs a read token. */
   readonly metricsRequireToken: boolean;
+  /**
+   * Serves `handler` (the agent's API) to peer agents over mTLS on `identity.mtls_api_port`
+   * (client SVID required, authorized like the control channel); resolves with the port, or
+   * null when the port is not configured. Closed by `close()`.
+   */
+  serveMtlsApi(
+    handler: (req: Request, info: MtlsPeerInfo) => Response | Promise<Response>,
+  ): Promise<
+    number | null
+  >;
 }
 
 /** Reads an environment variable; unset when missing or not permitted. */
@@ -91,14 +102,20 @@ async function federationOf(identity: IdentityConfig): Promise<FederationConfig[
 
 /**
  * Starts the node identity per the config. A member on its first start attests at
- * `identity.issuer_url` with the one-time join token from `X0_JOIN_TOKEN`; with
- * `SPIFFE_ENDPOINT_SOCKET` set the Workload API supplies SVID and bundles instead.
+ * `identity.issuer_url` (the issuer's TLS endpoint, CA pinned by `identity.ca_sha256`) with the
+ * one-time join token from `X0_JOIN_TOKEN`; with `SPIFFE_ENDPOINT_SOCKET` set the Workload API
+ * supplies SVID and bundles instead. Issuer nodes serve their TLS endpoint on
+ * `identity.issuer_port` (default: the API port + 1).
  *
  * @param config the agent configuration
  * @param nodeId the resolved node id (default node name)
  */
 export async function startAgentIdentity(config: Config, nodeId: string): Promise<AgentIdentity> {
   const id = config.identity;
+  const issuerPort = id.issuer_port ?? (config.port === 0 ? 0 : config.port + 1);
+  if (issuerPort > 65535) {
+    throw new ConfigError(`identity.issuer_port: API port ${config.port} + 1 is not a port`);
+  }
   const identity = await startNodeIdentity({
     dataDir: config.data_dir,
     trustDomain: id.trust_domain,
@@ -114,11 +131,33 @@ export async function startAgentIdentity(config: Config, nodeId: string): Promis
     bundleEndpoint: id.bundle_endpoint_port === null
       ? undefined
       : { host: config.host, port: id.bundle_endpoint_port },
+    issuerEndpoint: { host: config.host, port: issuerPort },
   });
+  const authorize = controlAuthorizer(id);
+  let mtlsApi: { port: number; close(): Promise<void> } | undefined;
+  const closeIdentity = identity.close;
   return Object.assign(identity, {
-    controlAuthorizer: controlAuthorizer(id),
+    controlAuthorizer: authorize,
     probeKeys: createProbeKeyring(),
     metricsRequireToken: id.metrics_require_token ?? !config.metrics_public,
+    async serveMtlsApi(
+      handler: (req: Request, info: MtlsPeerInfo) => Response | Promise<Response>,
+    ): Promise<number | null> {
+      if (id.mtls_api_port === null) return null;
+      mtlsApi ??= await serveMtlsHttps({
+        host: config.host,
+        port: id.mtls_api_port,
+        svidSource: identity.svidSource,
+        bundleSource: identity.bundleSource,
+        authorize,
+        handler,
+      });
+      return mtlsApi.port;
+    },
+    async close() {
+      await mtlsApi?.close();
+      await closeIdentity();
+    },
   });
 }
 

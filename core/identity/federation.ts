@@ -4,6 +4,11 @@
  * authenticates the endpoint's X.509-SVID against the latest bundle of that domain and then
  * replaces it. Each domain's bundle is kept on its own; nothing is ever merged.
  *
+ * The initial bundle only authenticates the endpoint: peers of a federated domain are trusted
+ * once the endpoint has answered with the pinned SPIFFE ID at least once (fail closed: a wrong
+ * endpoint URL or ID shows up as refused peers at once, not as a bundle that silently goes stale
+ * at the partner's next CA rotation).
+ *
  * @module
  */
 import https from "node:https";
@@ -49,8 +54,10 @@ export interface FederationConfig {
 export interface FederationRelationship {
   /** The foreign trust domain. */
   readonly trustDomain: string;
-  /** The latest validated bundle. */
+  /** The latest validated bundle (the initial one until the first successful fetch). */
   bundle(): TrustBundle;
+  /** Whether a fetch from the pinned endpoint has succeeded: only then are peers trusted. */
+  verified(): boolean;
   /** Fetches, authenticates and installs the current bundle; returns it. */
   refresh(): Promise<TrustBundle>;
 }
@@ -159,9 +166,11 @@ export function createFederation(config: FederationConfig): FederationRelationsh
     );
   }
   let current = config.initialBundle;
+  let verified = false;
   return {
     trustDomain: config.trustDomain,
     bundle: () => current,
+    verified: () => verified,
     async refresh() {
       try {
         const next = await fetchBundleHttpsSpiffe(config, current);
@@ -174,6 +183,7 @@ export function createFederation(config: FederationConfig): FederationRelationsh
           );
         }
         current = next;
+        verified = true;
         fetches.inc({ trust_domain: config.trustDomain, outcome: "ok" });
         log.info("Federated bundle of {td} updated to sequence {seq}", {
           td: config.trustDomain,
@@ -189,8 +199,8 @@ export function createFederation(config: FederationConfig): FederationRelationsh
 }
 
 /**
- * A {@link BundleSource} over our own bundle plus federated ones, one per domain; throws if a
- * relationship targets our own trust domain or two target the same one.
+ * A {@link BundleSource} over our own bundle plus the verified federated ones, one per domain;
+ * throws if a relationship targets our own trust domain or two target the same one.
  *
  * @param local returns our own trust domain's bundle
  * @param relationships federation relationships
@@ -199,9 +209,12 @@ export function federatedBundleSource(
   local: () => TrustBundle,
   relationships: readonly FederationRelationship[],
 ): BundleSource {
-  const check = (): BundleSet => bundleSetOf(local(), ...relationships.map((r) => r.bundle()));
-  check();
-  return { bundles: check };
+  const domains = [local().trustDomain, ...relationships.map((r) => r.trustDomain)];
+  const dup = domains.find((td, i) => domains.indexOf(td) !== i);
+  if (dup) throw new ValidationError(`Duplicate bundle for trust domain ${dup}`);
+  const bundles = (): BundleSet =>
+    bundleSetOf(local(), ...relationships.filter((r) => r.verified()).map((r) => r.bundle()));
+  return { bundles };
 }
 
 /**

@@ -6,8 +6,6 @@
  * @module
  */
 import type * as x509 from "./x509.ts";
-import { AuthError, ValidationError } from "../errors.ts";
-import { decodePem, toBytes } from "./pem.ts";
 import { getLogger } from "@logtape/logtape";
 import type { TrustDomainCa } from "./ca.ts";
 import { bundleSetOf, DEFAULT_REFRESH_HINT_SECONDS, type TrustBundle } from "./bundle.ts";
@@ -45,14 +43,12 @@ export interface BuiltinIssuer {
   /** Consumes a join token and certifies the CSR's key (the CSR is checked first). */
   attest(token: string, csr: string | Uint8Array): Promise<IssuedSvid>;
   /**
-   * Re-certifies the holder of a currently valid SVID of this domain under the same ID; `proof`
-   * (see {@link renewalProof}) shows possession of the current SVID's private key.
+   * Re-certifies the holder of a currently valid SVID of this domain under the same ID.
+   * `authenticated` must be the chain the client presented in a TLS handshake with us: the
+   * handshake's CertificateVerify proved possession of its private key (the certificate alone
+   * is public and must never be enough), see core/identity/issuer_endpoint.ts.
    */
-  renew(
-    presented: readonly Uint8Array[],
-    csr: string | Uint8Array,
-    proof: Uint8Array,
-  ): Promise<IssuedSvid>;
+  renew(authenticated: readonly Uint8Array[], csr: string | Uint8Array): Promise<IssuedSvid>;
   /** Issues an SVID directly (the issuer node's own identity). */
   issue(spiffeId: string, publicKey: CryptoKey): Promise<x509.X509Certificate>;
   /** Mints an API token (JWT-SVID). */
@@ -116,61 +112,16 @@ export function createBuiltinIssuer(options: BuiltinIssuerOptions): BuiltinIssue
       log.info("Attested {id} with a join token", { id: record.spiffeId });
       return { spiffeId: record.spiffeId, cert, bundle };
     },
-    async renew(presented, csr, proof) {
+    async renew(authenticated, csr) {
       const publicKey = await parseCsr(csr);
-      const { id, leaf } = await verifyX509Svid(presented, bundleSetOf(bundle), {
+      const { id } = await verifyX509Svid(authenticated, bundleSetOf(bundle), {
         trustDomain: td,
       });
-      const ok = await crypto.subtle.verify(
-        { name: "ECDSA", hash: "SHA-256" },
-        await leaf.publicKey.export({ name: "ECDSA", namedCurve: "P-256" }, ["verify"]),
-        toBytes(proof),
-        await renewalMessage(csr),
-      ).catch(() => false);
-      if (!ok) throw new AuthError("Renewal refused: proof of possession does not verify");
       const cert = await issue(id.uri, publicKey);
+      log.info("Renewed {id}", { id: id.uri });
       return { spiffeId: id.uri, cert, bundle };
     },
     issue,
     mintToken: (claims) => mintJwtSvid(jwtKey, claims),
   };
-}
-
-const csrDer = (csr: string | Uint8Array): Uint8Array => {
-  if (typeof csr !== "string") return csr;
-  const der = decodePem(csr, "CERTIFICATE REQUEST")[0]?.der;
-  if (!der) throw new ValidationError("Invalid CSR: no CERTIFICATE REQUEST PEM block");
-  return der;
-};
-
-/** The bytes a renewal proof signs: a context label and the SHA-256 of the CSR's DER. */
-async function renewalMessage(csr: string | Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-  const label = new TextEncoder().encode("x0tta6bl4 svid renewal v1\n");
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", toBytes(csrDer(csr))),
-  );
-  const msg = new Uint8Array(label.length + digest.length);
-  msg.set(label);
-  msg.set(digest, label.length);
-  return msg;
-}
-
-/**
- * Signs a renewal request with the current SVID's private key (ECDSA P-256, SHA-256), proving
- * possession: the certificate alone is public and must not be enough to renew.
- *
- * @param currentKey the current SVID's private key
- * @param csr the CSR for the new key (PEM or DER)
- */
-export async function renewalProof(
-  currentKey: CryptoKey,
-  csr: string | Uint8Array,
-): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(
-    await crypto.subtle.sign(
-      { name: "ECDSA", hash: "SHA-256" },
-      currentKey,
-      await renewalMessage(csr),
-    ),
-  );
 }

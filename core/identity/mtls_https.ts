@@ -25,7 +25,13 @@ export interface MtlsPeerInfo {
   peerId: SpiffeId;
 }
 
-function chainOf(socket: tls.TLSSocket): Uint8Array[] {
+/**
+ * The certificate chain a TLS peer presented (DER, leaf first), from `getPeerCertificate(true)`;
+ * empty when it presented none.
+ *
+ * @param socket an established TLS socket
+ */
+export function presentedChain(socket: tls.TLSSocket): Uint8Array[] {
   const out: Uint8Array[] = [];
   const seen = new Set<string>();
   // deno-lint-ignore no-explicit-any
@@ -45,7 +51,7 @@ async function judge(
   bundleSource: BundleSource,
   authorize: Authorizer,
 ): Promise<Judged> {
-  const v = await validateX509Svid(chainOf(socket), bundleSource.bundles());
+  const v = await validateX509Svid(presentedChain(socket), bundleSource.bundles());
   if (!v.ok) return { ok: false, status: 401, reason: v.reason };
   if (!authorize(v.id)) return { ok: false, status: 403, reason: "unauthorized" };
   return { ok: true, id: v.id };
@@ -132,6 +138,13 @@ export function listenRotating(
   const unsubscribe = options.svidSource.subscribe((_s, next) =>
     server.setSecureContext({ key: next.key, cert: next.cert })
   );
+  // closeAllConnections() knows only HTTP connections: a client stuck in (or dropped during) the
+  // TLS handshake would hold close() until the handshake timeout.
+  const raw = new Set<{ destroy(): void; once(e: "close", f: () => void): void }>();
+  server.on("connection", (sock: { destroy(): void; once(e: "close", f: () => void): void }) => {
+    raw.add(sock);
+    sock.once("close", () => raw.delete(sock));
+  });
   return new Promise((resolve, reject) => {
     server.once("error", (err: Error) => {
       unsubscribe();
@@ -147,6 +160,7 @@ export function listenRotating(
           new Promise<void>((done) => {
             unsubscribe();
             server.closeAllConnections?.();
+            for (const sock of raw) sock.destroy();
             server.close(() => done());
           }),
       });

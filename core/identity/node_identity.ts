@@ -28,6 +28,7 @@ import {
   saveSvid,
 } from "./identity_store.ts";
 import { type BuiltinIssuer, createBuiltinIssuer } from "./issuer.ts";
+import { serveIssuerEndpoint } from "./issuer_endpoint.ts";
 import { attestWithJoinToken, renewWithIssuer } from "./join_client.ts";
 import { createTokenVerifier, type TokenVerifier } from "./jwt.ts";
 import { generateKeyPair } from "./keys.ts";
@@ -50,11 +51,11 @@ export interface NodeIdentityConfig {
   role: "issuer" | "member";
   /** SVID lifetime on issuer nodes (default 1 h). */
   svidTtlMs?: number;
-  /** Issuer API base URL (members). */
+  /** The issuer's TLS endpoint, `https://host:port` (members attest and renew there). */
   issuerUrl?: string;
   /** One-time join token for the first start of a member. */
   joinToken?: string;
-  /** Hex SHA-256 of the trust domain CA, pinning the bundle received at attestation. */
+  /** Hex SHA-256 of the trust-domain CA: the issuer must present it (required to join). */
   caSha256?: string;
   /** `SPIFFE_ENDPOINT_SOCKET`; when set the Workload API supplies SVID and bundles. */
   spiffeEndpointSocket?: string;
@@ -64,6 +65,8 @@ export interface NodeIdentityConfig {
   federation?: FederationConfig[];
   /** Serve our bundle for other trust domains (https_spiffe) on this address. */
   bundleEndpoint?: { host: string; port: number };
+  /** On issuer nodes, serve the issuer's TLS endpoint (attest, renew) on this address. */
+  issuerEndpoint?: { host: string; port: number };
 }
 
 /** A running node identity. */
@@ -80,6 +83,8 @@ export interface NodeIdentity {
   readonly issuer?: BuiltinIssuer;
   /** Port of our https_spiffe bundle endpoint, when serving one. */
   readonly bundleEndpointPort?: number;
+  /** Port of the issuer's TLS endpoint (attest, renew), on issuer nodes serving one. */
+  readonly issuerEndpointPort?: number;
   /** Renews the SVID now (built-in modes; undefined with the Workload API). */
   readonly rotateNow?: () => Promise<X509Svid>;
   /** Stops rotation, federation refreshes and the Workload API stream; closes KV. */
@@ -109,8 +114,14 @@ async function loadOrCreate(config: NodeIdentityConfig): Promise<LoadedIdentity>
       "Identity not initialized: a member needs identity.issuer_url and a join token (identity join)",
     );
   }
+  if (!config.caSha256) {
+    throw new ConfigError(
+      "Joining with a token needs identity.ca_sha256: the issuer is authenticated by its pinned CA",
+    );
+  }
   const obtained = await attestWithJoinToken(config.issuerUrl, config.joinToken, {
     caSha256: config.caSha256,
+    trustDomain: config.trustDomain,
   });
   if (obtained.svid.id.trustDomain !== config.trustDomain) {
     throw new ConfigError(`Issuer certified ${obtained.svid.id.uri}, not in ${config.trustDomain}`);
@@ -138,6 +149,13 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
     const wl = await workloadApiSources(parseEndpointSocket(config.spiffeEndpointSocket));
     closers.push(() => wl.close());
     svidSource = wl.svidSource;
+    const wlDomain = svidSource.current().id.trustDomain;
+    if (wlDomain !== config.trustDomain) {
+      wl.close();
+      throw new ConfigError(
+        `The Workload API gave an SVID of ${wlDomain} but identity.trust_domain is ${config.trustDomain}`,
+      );
+    }
     local = () => {
       const b = wl.bundleSource.bundles().get(svidSource.current().id.trustDomain);
       if (!b) throw new NotFoundError("Workload API sent no bundle for our trust domain");
@@ -190,7 +208,9 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
   }
 
   const bundleSource = federatedBundleSource(local, rels);
-  const refresh = (rel: FederationRelationship) => {
+  // Refresh on the bundle's hint; until a relationship's endpoint has answered once (its peers
+  // are refused meanwhile) retry from 2 s, doubling up to the hint.
+  const refresh = (rel: FederationRelationship, pendingDelayS = 2) => {
     rel.refresh().catch((err) =>
       log.warn("Federation refresh of {td} failed: {error}", {
         td: rel.trustDomain,
@@ -198,17 +218,20 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
       })
     ).finally(() => {
       if (closed) return;
+      const hint = Math.max(30, rel.bundle().refreshHintSeconds);
+      const delayS = rel.verified() ? hint : Math.min(pendingDelayS, hint);
       const t = setTimeout(() => {
         timers.delete(t);
-        refresh(rel);
-      }, Math.max(30, rel.bundle().refreshHintSeconds) * 1000);
+        refresh(rel, delayS * 2);
+      }, delayS * 1000);
       timers.add(t);
     });
   };
   for (const rel of rels) refresh(rel);
   let bundleEndpointPort: number | undefined;
-  if (config.bundleEndpoint) {
-    try {
+  let issuerEndpointPort: number | undefined;
+  try {
+    if (config.bundleEndpoint) {
       const ep = await serveBundleEndpoint({
         ...config.bundleEndpoint,
         svidSource,
@@ -216,15 +239,25 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
       });
       closers.push(() => ep.close());
       bundleEndpointPort = ep.port;
-    } catch (err) {
-      closed = true;
-      for (const t of timers) clearTimeout(t);
-      for (const c of closers.reverse()) await c();
-      throw err;
     }
+    if (issuer && config.issuerEndpoint) {
+      const ep = await serveIssuerEndpoint({
+        ...config.issuerEndpoint,
+        issuer,
+        nodeName: config.nodeName,
+      });
+      closers.push(() => ep.close());
+      issuerEndpointPort = ep.port;
+    }
+  } catch (err) {
+    closed = true;
+    for (const t of timers) clearTimeout(t);
+    for (const c of closers.reverse()) await c();
+    throw err;
   }
   return {
     bundleEndpointPort,
+    issuerEndpointPort,
     svidSource,
     bundleSource,
     localBundle: () => local(),

@@ -8,11 +8,9 @@ import { issueX509Svid } from "../../core/identity/svid.ts";
 import { chainToPem } from "../../core/identity/svid.ts";
 import { generateKeyPair } from "../../core/identity/keys.ts";
 import { AuthError } from "../../core/errors.ts";
-import { OpenAPIHono } from "@hono/zod-openapi";
-import { identityRoutes } from "../../routes/identity.ts";
-import { onError } from "../../routes/errors.ts";
 import { createBuiltinIssuer } from "../../core/identity/issuer.ts";
 import { openIdentityKv } from "../../core/identity/identity_store.ts";
+import { serveIssuerEndpoint } from "../../core/identity/issuer_endpoint.ts";
 
 const openssl = async (args: string[]) => {
   const out = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" }).output()
@@ -188,22 +186,17 @@ Deno.test("identity CLI: show, token create, bundle export, token mint, verify",
     });
 
     await t.step(
-      "join: a second data dir attests at an issuer serving the API (CA pinned)",
+      "join: a second data dir attests at an issuer's TLS endpoint (CA pinned, plain HTTP refused)",
       async () => {
         const loaded = await loadIdentity(dir);
         const kv = await openIdentityKv(dir);
         const issuer = createBuiltinIssuer({ ca: loaded.ca!, jwtKey: loaded.jwtKey!, kv });
-        const app = new OpenAPIHono();
-        app.route(
-          "/",
-          identityRoutes({
-            bundle: issuer.bundle,
-            issuer,
-            verifier: () => Promise.reject(new AuthError("no")),
-          }),
-        );
-        app.onError(onError);
-        const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+        const endpoint = await serveIssuerEndpoint({
+          host: "127.0.0.1",
+          port: 0,
+          issuer,
+          nodeName: "cli-issuer",
+        });
         try {
           const created = await runCli([
             "identity",
@@ -217,8 +210,22 @@ Deno.test("identity CLI: show, token create, bundle export, token mint, verify",
           assert.equal(created.code, 0, created.stderr);
           const { token, ca_sha256 } = JSON.parse(created.stdout);
           assert.match(ca_sha256, /^[0-9a-f]{64}$/);
-          const url = `http://127.0.0.1:${http.addr.port}`;
+          const url = `https://127.0.0.1:${endpoint.port}`;
           const memberDir = `${dir}/member`;
+          const plain = await runCli([
+            "identity",
+            "join",
+            "--issuer",
+            `http://127.0.0.1:${endpoint.port}`,
+            "--token",
+            token,
+            "--ca-sha256",
+            ca_sha256,
+            "--data-dir",
+            memberDir,
+          ]);
+          assert.equal(plain.code, 1, "plain HTTP issuer URL refused");
+          assert.match(plain.stderr, /TLS only/);
           const bad = await runCli([
             "identity",
             "join",
@@ -262,13 +269,15 @@ Deno.test("identity CLI: show, token create, bundle export, token mint, verify",
             url,
             "--token",
             token2,
+            "--ca-sha256",
+            ca_sha256,
             "--data-dir",
             `${dir}/member2`,
           ]);
           assert.equal(replay.code, 1);
           assert.match(replay.stderr, /Join token rejected/);
         } finally {
-          await http.shutdown();
+          await endpoint.close();
           kv.close();
         }
       },

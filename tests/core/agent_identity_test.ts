@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli, startAgentProcess } from "../helpers/agent_process.ts";
+import { freePort, runCli, startAgentProcess } from "../helpers/agent_process.ts";
 
 const AUD = "x0tta6bl4-api";
 
@@ -21,8 +21,14 @@ async function mint(dataDir: string, scope: string, aud = AUD): Promise<string> 
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-Deno.test("the agent demands tokens for writes, keeps reads open, and lets a member join with X0_JOIN_TOKEN", async (t) => {
-  const issuer = await startAgentProcess([], { env: { X0_METRICS_PUBLIC: "false" } });
+Deno.test("the agent demands tokens for writes, keeps reads open, and lets a member join with X0_JOIN_TOKEN over TLS", async (t) => {
+  const issuerPort = freePort();
+  // A file, not X0_IDENTITY__ISSUER_PORT: the env loader keeps values of null-default keys as text.
+  const configFile = await Deno.makeTempFile({ prefix: "x0-issuer-", suffix: ".json" });
+  await Deno.writeTextFile(configFile, JSON.stringify({ identity: { issuer_port: issuerPort } }));
+  const issuer = await startAgentProcess(["--config", configFile], {
+    env: { X0_METRICS_PUBLIC: "false" },
+  });
   let member: Awaited<ReturnType<typeof startAgentProcess>> | undefined;
   try {
     const d = issuer.dataDir;
@@ -106,12 +112,29 @@ Deno.test("the agent demands tokens for writes, keeps reads open, and lets a mem
         const res = await create(await mint(d, "admin"));
         assert.equal(res.status, 201);
         const { token } = await res.json();
+        const memberEnv = {
+          X0_IDENTITY__ROLE: "member",
+          X0_IDENTITY__ISSUER_URL: `https://127.0.0.1:${issuerPort}`,
+          X0_JOIN_TOKEN: token,
+        };
+        await assert.rejects(
+          startAgentProcess([], { env: memberEnv, timeoutMs: 10_000 }),
+          /ca_sha256/,
+          "no join without the CA pin",
+        );
+        await assert.rejects(
+          startAgentProcess([], {
+            env: { ...memberEnv, X0_IDENTITY__ISSUER_URL: issuer.url },
+            timeoutMs: 10_000,
+          }),
+          /TLS only/,
+          "no plain-HTTP issuer URL",
+        );
+        const issuerShow = JSON.parse(
+          (await runCli(["identity", "show", "--json", "--data-dir", d])).stdout,
+        );
         member = await startAgentProcess([], {
-          env: {
-            X0_IDENTITY__ROLE: "member",
-            X0_IDENTITY__ISSUER_URL: issuer.url,
-            X0_JOIN_TOKEN: token,
-          },
+          env: { ...memberEnv, X0_IDENTITY__CA_SHA256: issuerShow.ca_sha256 },
         });
         const show = await runCli(["identity", "show", "--json", "--data-dir", member.dataDir]);
         const me = JSON.parse(show.stdout);
@@ -136,5 +159,6 @@ Deno.test("the agent demands tokens for writes, keeps reads open, and lets a mem
     await issuer.stop();
     if (member) await Deno.remove(member.dataDir, { recursive: true }).catch(() => {});
     await Deno.remove(issuer.dataDir, { recursive: true }).catch(() => {});
+    await Deno.remove(configFile);
   }
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createBuiltinIssuer, renewalProof } from "../../../core/identity/issuer.ts";
+import { createBuiltinIssuer } from "../../../core/identity/issuer.ts";
 import { createCa } from "../../../core/identity/ca.ts";
 import { generateKeyPair } from "../../../core/identity/keys.ts";
 import { jwtSigningKey } from "../../../core/identity/jwt.ts";
@@ -16,7 +16,7 @@ async function issuerWith(kv: Deno.Kv, svidTtlMs?: number) {
   });
 }
 
-Deno.test("built-in issuer: attestation, renewal with proof, and refusals that change nothing", async (t) => {
+Deno.test("built-in issuer: attestation, renewal of a valid SVID under the same ID, and refusals that change nothing", async (t) => {
   const kv = await Deno.openKv(":memory:");
   try {
     const issuer = await issuerWith(kv);
@@ -41,24 +41,24 @@ Deno.test("built-in issuer: attestation, renewal with proof, and refusals that c
       const ok = await issuer.attest(token, await createCsr(await generateKeyPair()));
       assert.equal(ok.spiffeId, "spiffe://mesh.test/node/r2");
     });
-    await t.step("renew needs a valid current SVID and a proof by its key", async () => {
+    await t.step("renew re-certifies a valid SVID of our domain under the same ID", async () => {
       const keys = await generateKeyPair();
       const cert = await issuer.issue("spiffe://mesh.test/node/r3", keys.publicKey);
-      const der = [new Uint8Array(cert.rawData)];
       const next = await generateKeyPair();
-      const csr = await createCsr(next);
-      const ok = await issuer.renew(der, csr, await renewalProof(keys.privateKey, csr));
+      const ok = await issuer.renew([new Uint8Array(cert.rawData)], await createCsr(next));
       assert.equal(ok.spiffeId, "spiffe://mesh.test/node/r3");
-      const stranger = await generateKeyPair();
+      const got = await crypto.subtle.exportKey("jwk", await ok.cert.publicKey.export());
+      const want = await crypto.subtle.exportKey("jwk", next.publicKey);
+      assert.equal(got.x, want.x, "the new SVID certifies the CSR's key");
+      const foreign = await createBuiltinIssuer({
+        ca: await createCa("other.test"),
+        jwtKey: await jwtSigningKey(await generateKeyPair()),
+        kv,
+      }).issue("spiffe://other.test/node/r3", keys.publicKey);
       await assert.rejects(
-        issuer.renew(der, csr, await renewalProof(stranger.privateKey, csr)),
-        /proof/,
-      );
-      const otherCsr = await createCsr(await generateKeyPair());
-      await assert.rejects(
-        issuer.renew(der, otherCsr, await renewalProof(keys.privateKey, csr)),
-        /proof/,
-        "a proof binds one CSR",
+        issuer.renew([new Uint8Array(foreign.rawData)], await createCsr(next)),
+        AuthError,
+        "an SVID of another trust domain is not renewed",
       );
     });
     await t.step("an expired SVID cannot be renewed (re-attest with a new token)", async () => {
@@ -68,11 +68,7 @@ Deno.test("built-in issuer: attestation, renewal with proof, and refusals that c
       await new Promise((r) => setTimeout(r, 1100));
       const csr = await createCsr(await generateKeyPair());
       await assert.rejects(
-        shortLived.renew(
-          [new Uint8Array(cert.rawData)],
-          csr,
-          await renewalProof(keys.privateKey, csr),
-        ),
+        shortLived.renew([new Uint8Array(cert.rawData)], csr),
         (e: AuthError) => e.details?.reason === "expired",
       );
     });

@@ -1,0 +1,238 @@
+/**
+ * The built-in issuer's TLS endpoint (node:https), the only way agents reach an issuer:
+ *
+ * - `POST /identity/attest {token, csr}`: the bootstrap. The joining node has no certificate
+ *   yet, so only the server authenticates: it presents `spiffe://<td>/issuer/<node>` plus the CA
+ *   certificate, and the client checks that CA against its pin (`ca_sha256`) before it sends the
+ *   one-time token (as SPIRE's join-token node attestation: server-authenticated TLS first).
+ * - `POST /identity/renew {csr}`: mutual TLS. The client presents its current SVID; the TLS
+ *   handshake proves possession of its key; the ID must be valid in our trust domain and pass the
+ *   authorizer (default: under `/node`), and the new SVID is issued for exactly that ID.
+ *
+ * Members never receive an `/issuer` ID (join tokens name `/node/<name>`, renewal keeps the ID),
+ * so a member's SVID cannot impersonate the issuer to another joining node.
+ *
+ * @module
+ */
+import https from "node:https";
+import type http from "node:http";
+import type tls from "node:tls";
+import { Buffer } from "node:buffer";
+import { getLogger } from "@logtape/logtape";
+import {
+  AuthError,
+  errorMessage,
+  ForbiddenError,
+  HTTP_STATUS,
+  NotFoundError,
+  ValidationError,
+  X0Error,
+} from "../errors.ts";
+import { Counter, metric, registry } from "../telemetry/metrics.ts";
+import { authorizePathPrefix, type Authorizer } from "./authorize.ts";
+import { bundleSetOf, bundleToJwks } from "./bundle.ts";
+import type { BuiltinIssuer, IssuedSvid } from "./issuer.ts";
+import { generateKeyPair } from "./keys.ts";
+import { listenRotating, presentedChain } from "./mtls_https.ts";
+import { type RotatingSvidSource, rotatingSvidSource } from "./rotation.ts";
+import { spiffeIdFromParts } from "./spiffe_id.ts";
+import { chainToPem, type X509Svid } from "./svid.ts";
+import { SvidRejectedError, validateX509Svid } from "./svid_validation.ts";
+
+const log = getLogger(["x0", "identity", "issuer"]);
+
+/** Path segment of the IDs issuer endpoints present; clients require it. */
+export const ISSUER_PATH_PREFIX = "/issuer";
+
+/** Largest request body the endpoint reads (a CSR and a token are well under 8 KiB). */
+const MAX_BODY_BYTES = 64 * 1024;
+
+const requests = metric(
+  "x0_identity_issuer_requests_total",
+  () =>
+    new Counter({
+      name: "x0_identity_issuer_requests_total",
+      help: "Requests to the issuer's TLS endpoint by operation and outcome (ok or error code)",
+      labelNames: ["op", "outcome"],
+      registers: [registry],
+    }),
+);
+
+/** A running issuer endpoint. */
+export interface IssuerEndpoint {
+  /** The bound port. */
+  readonly port: number;
+  /** The endpoint's own SVID (`spiffe://<td>/issuer/<node>`, chain leaf + CA). */
+  readonly svidSource: RotatingSvidSource;
+  /** Stops listening and rotating. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link serveIssuerEndpoint}. */
+export interface IssuerEndpointOptions {
+  /** Address to bind. */
+  host: string;
+  /** Port to bind (0 for any). */
+  port: number;
+  /** The built-in issuer. */
+  issuer: BuiltinIssuer;
+  /** This node's name: the endpoint presents `spiffe://<td>/issuer/<nodeName>`. */
+  nodeName: string;
+  /** Who may renew (default: IDs under `/node` in the issuer's trust domain). */
+  authorizeRenewal?: Authorizer;
+}
+
+/** The endpoint's certificate: the issuer's SVID lifetime, rotated at half-life. */
+async function endpointSvid(issuer: BuiltinIssuer, nodeName: string): Promise<X509Svid> {
+  const id = spiffeIdFromParts(issuer.trustDomain, ISSUER_PATH_PREFIX.slice(1), nodeName);
+  const keys = await generateKeyPair();
+  const leaf = await issuer.issue(id.uri, keys.publicKey);
+  // The CA travels with the leaf: a joining node has nothing but the CA's hash to check.
+  return { id, chain: [leaf, issuer.ca.cert], privateKey: keys.privateKey };
+}
+
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Uint8Array).length;
+    if (size > MAX_BODY_BYTES) throw new ValidationError("Request body too large: over 64 KiB");
+    parts.push(chunk as Uint8Array);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.concat(parts).toString("utf8"));
+  } catch {
+    throw new ValidationError("Request body is not JSON");
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw new ValidationError("Request body must be a JSON object");
+  }
+  return doc as Record<string, unknown>;
+}
+
+const field = (body: Record<string, unknown>, name: string): string => {
+  const v = body[name];
+  if (typeof v !== "string" || v === "") {
+    throw new ValidationError(`Invalid request: ${name} must be a non-empty string`);
+  }
+  return v;
+};
+
+async function issuedJson(issued: IssuedSvid): Promise<Record<string, unknown>> {
+  return {
+    spiffe_id: issued.spiffeId,
+    svid: chainToPem([issued.cert]),
+    expires_at: issued.cert.notAfter.toISOString(),
+    bundle: await bundleToJwks(issued.bundle),
+  };
+}
+
+/**
+ * Serves the issuer's attest (server-authenticated TLS) and renew (mutual TLS) operations.
+ *
+ * @param options address, issuer, node name, renewal authorizer
+ */
+export async function serveIssuerEndpoint(
+  options: IssuerEndpointOptions,
+): Promise<IssuerEndpoint> {
+  const { issuer } = options;
+  const td = issuer.trustDomain;
+  const authorizeRenewal = options.authorizeRenewal ?? authorizePathPrefix(td, "/node");
+  const svidSource = await rotatingSvidSource(
+    await endpointSvid(issuer, options.nodeName),
+    { renew: () => endpointSvid(issuer, options.nodeName) },
+  );
+
+  const renew = async (socket: tls.TLSSocket, csr: string): Promise<IssuedSvid> => {
+    const chain = presentedChain(socket);
+    if (chain.length === 0) {
+      throw new AuthError("Renewal needs the current SVID as TLS client certificate", {
+        details: { reason: "no_certificate" },
+      });
+    }
+    const v = await validateX509Svid(chain, bundleSetOf(issuer.bundle()), { trustDomain: td });
+    if (!v.ok) throw new SvidRejectedError(v.reason, `Renewal refused: ${v.message}`);
+    if (!authorizeRenewal(v.id)) {
+      throw new ForbiddenError(`Renewal refused: ${v.id.uri} is not authorized`, {
+        details: { reason: "unauthorized" },
+      });
+    }
+    // The ID comes only from the handshake's certificate: the new SVID names the same ID.
+    return await issuer.renew(chain, csr);
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const op = path === "/identity/attest" ? "attest" : path === "/identity/renew" ? "renew" : "";
+    const reply = (status: number, body: unknown) => {
+      const bytes = Buffer.from(JSON.stringify(body));
+      res.writeHead(status, {
+        "content-type": "application/json",
+        "content-length": String(bytes.length),
+        connection: "close",
+      });
+      res.end(bytes);
+    };
+    try {
+      if (!op) throw new NotFoundError(`No such issuer operation: ${path}`);
+      if (req.method !== "POST") {
+        throw new X0Error("method_not_allowed", `${req.method} not allowed: use POST`);
+      }
+      const body = await readJson(req);
+      const csr = field(body, "csr");
+      const issued = op === "attest"
+        ? await issuer.attest(field(body, "token"), csr)
+        : await renew(req.socket as tls.TLSSocket, csr);
+      requests.inc({ op, outcome: "ok" });
+      reply(200, await issuedJson(issued));
+    } catch (err) {
+      const x0 = err instanceof X0Error ? err : null;
+      const code = x0?.code ?? "internal";
+      requests.inc({ op: op || "unknown", outcome: code });
+      log.warn("Issuer {op} from {remote} refused: {error}", {
+        op: op || path,
+        remote: req.socket.remoteAddress,
+        error: errorMessage(err),
+      });
+      reply(HTTP_STATUS[code], {
+        error: {
+          code,
+          message: x0 ? x0.message : "Internal error",
+          ...(x0?.details ? { details: x0.details } : {}),
+        },
+      });
+    }
+  };
+
+  const pem = svidSource.tls();
+  const server = https.createServer(
+    {
+      key: pem.key,
+      cert: pem.cert,
+      requestCert: true,
+      rejectUnauthorized: false,
+      handshakeTimeout: 10_000,
+    },
+    (req, res) => void handle(req, res),
+  );
+  try {
+    const listening = await listenRotating(server, { ...options, svidSource });
+    log.info("Issuer endpoint for {td} on {host}:{port}", {
+      td,
+      host: options.host,
+      port: listening.port,
+    });
+    return {
+      port: listening.port,
+      svidSource,
+      close: async () => {
+        svidSource.stop();
+        await listening.close();
+      },
+    };
+  } catch (err) {
+    svidSource.stop();
+    throw err;
+  }
+}
