@@ -204,16 +204,33 @@ export function createFederation(config: FederationConfig): FederationRelationsh
  *
  * @param local returns our own trust domain's bundle
  * @param relationships federation relationships
+ * @param options `upstream`: further bundles, one per domain (the Workload API's federated
+ *   bundles); a relationship may not target a domain it also supplies
  */
 export function federatedBundleSource(
   local: () => TrustBundle,
   relationships: readonly FederationRelationship[],
+  options: { upstream?: () => BundleSet } = {},
 ): BundleSource {
-  const domains = [local().trustDomain, ...relationships.map((r) => r.trustDomain)];
+  const upstream = options.upstream ?? (() => new Map<string, TrustBundle>());
+  const domains = [
+    ...new Set([local().trustDomain, ...upstream().keys()]),
+    ...relationships.map((r) => r.trustDomain),
+  ];
   const dup = domains.find((td, i) => domains.indexOf(td) !== i);
   if (dup) throw new ValidationError(`Duplicate bundle for trust domain ${dup}`);
-  const bundles = (): BundleSet =>
-    bundleSetOf(local(), ...relationships.filter((r) => r.verified()).map((r) => r.bundle()));
+  const bundles = (): BundleSet => {
+    const own = local();
+    const more = [...upstream().values()].filter((b) =>
+      b.trustDomain !== own.trustDomain &&
+      !relationships.some((r) => r.trustDomain === b.trustDomain)
+    );
+    return bundleSetOf(
+      own,
+      ...more,
+      ...relationships.filter((r) => r.verified()).map((r) => r.bundle()),
+    );
+  };
   return { bundles };
 }
 

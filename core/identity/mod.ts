@@ -11,6 +11,7 @@ export * from "./ca.ts";
 export * from "./federation.ts";
 export * from "./identity_store.ts";
 export * from "./issuer.ts";
+export * from "./issuer_endpoint.ts";
 export * from "./join_client.ts";
 export * from "./join_tokens.ts";
 export * from "./jwt.ts";

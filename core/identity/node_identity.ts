@@ -9,7 +9,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError, errorMessage, NotFoundError } from "../errors.ts";
-import { bundleToJwks, type TrustBundle } from "./bundle.ts";
+import { type BundleSet, bundleToJwks, type TrustBundle } from "./bundle.ts";
 import {
   createFederation,
   federatedBundleSource,
@@ -140,6 +140,7 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const closers: (() => void | Promise<void>)[] = [];
   let local: () => TrustBundle;
+  let upstream: (() => BundleSet) | undefined;
   let svidSource: SvidSource;
   let issuer: BuiltinIssuer | undefined;
   let rotateNow: (() => Promise<X509Svid>) | undefined;
@@ -156,6 +157,7 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
         `The Workload API gave an SVID of ${wlDomain} but identity.trust_domain is ${config.trustDomain}`,
       );
     }
+    upstream = () => wl.bundleSource.bundles();
     local = () => {
       const b = wl.bundleSource.bundles().get(svidSource.current().id.trustDomain);
       if (!b) throw new NotFoundError("Workload API sent no bundle for our trust domain");
@@ -207,7 +209,8 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
     rotateNow = () => rotating.rotateNow();
   }
 
-  const bundleSource = federatedBundleSource(local, rels);
+  // With the Workload API its federated bundles count too (each domain once, never merged).
+  const bundleSource = federatedBundleSource(local, rels, { upstream });
   // Refresh on the bundle's hint; until a relationship's endpoint has answered once (its peers
   // are refused meanwhile) retry from 2 s, doubling up to the hint.
   const refresh = (rel: FederationRelationship, pendingDelayS = 2) => {

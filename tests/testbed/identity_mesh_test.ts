@@ -4,10 +4,11 @@
  * another trust domain, or with an expired one gets no session and no routes (rejections counted
  * by the neighbour); SVID rotation during live control sessions drops none of them.
  *
- * Issuance: r1 is the issuer (identity.role issuer, its CA created on first start). r2 joins at
- * start with a join token created through r1's admin API (X0_JOIN_TOKEN, issuer reached over the
- * direct link); r3, two hops from r1, is pre-provisioned by the operator's CLI (`identity join`
- * from the management network) and renews at r1's router address through the mesh's own routes.
+ * Issuance: r1 is the issuer (identity.role issuer, its CA created on first start, its TLS issuer
+ * endpoint on port 8081). r2 joins at start with a join token created through r1's admin API
+ * (X0_JOIN_TOKEN, r1's endpoint reached over the direct link, its CA pinned); r3, two hops from
+ * r1, is pre-provisioned by the operator's CLI (`identity join` from the management network) and
+ * renews over mTLS at r1's router address through the mesh's own routes.
  */
 import assert from "node:assert/strict";
 import { issueX509Svid } from "../../core/identity/svid.ts";
@@ -91,7 +92,7 @@ Deno.test("identity: SVID holders form an mTLS mesh; no, foreign or expired cert
     });
 
     await t.step(
-      "issuer and members get SVIDs: join token over HTTP, and CLI pre-provisioning",
+      "issuer and members get SVIDs: join token over TLS (CA pinned), and CLI pre-provisioning",
       async () => {
         await startAgent(state, r1, { role: "issuer", trust_domain: TD, svid_ttl_s: 60 });
         const admin = await cli([
@@ -123,7 +124,7 @@ Deno.test("identity: SVID holders form an mTLS mesh; no, foreign or expired cert
         assert.equal(res2.status, 201, await res2.clone().text());
         const token2 = (await res2.json()).token;
         await startAgent(state, r2, {
-          ...member(`http://${r1Link}:8080`),
+          ...member(`https://${r1Link}:8081`),
           ca_sha256: show.ca_sha256,
         }, {
           X0_JOIN_TOKEN: token2,
@@ -134,7 +135,7 @@ Deno.test("identity: SVID holders form an mTLS mesh; no, foreign or expired cert
           "identity",
           "join",
           "--issuer",
-          r1.api,
+          r1.api.replace(/^http:(.*):8080$/, "https:$1:8081"),
           "--token",
           token3,
           "--ca-sha256",
@@ -142,7 +143,7 @@ Deno.test("identity: SVID holders form an mTLS mesh; no, foreign or expired cert
           "--data-dir",
           dataOf(r3),
         ]);
-        await startAgent(state, r3, member(`http://${r1.router_address}:8080`));
+        await startAgent(state, r3, member(`https://${r1.router_address}:8081`));
         for (const [r, name] of [[r2, "r2"], [r3, "r3"]] as const) {
           const me = JSON.parse(await cli(["identity", "show", "--json", "--data-dir", dataOf(r)]));
           assert.equal(me.spiffe_id, `spiffe://${TD}/node/${name}`);
@@ -160,7 +161,7 @@ Deno.test("identity: SVID holders form an mTLS mesh; no, foreign or expired cert
     });
 
     await t.step("SVID rotation during live control sessions drops none of them", async () => {
-      // SVIDs live 60 s: every agent rotates after 27-33 s, members at the issuer over HTTP.
+      // SVIDs live 60 s: every agent rotates after 27-33 s, members at the issuer over mTLS.
       const sessions = async () =>
         await counter(r1, "x0_mtls_handshakes_total", 'outcome="ok"') +
         await counter(r2, "x0_mtls_handshakes_total", 'outcome="ok"') +
@@ -177,6 +178,10 @@ Deno.test("identity: SVID holders form an mTLS mesh; no, foreign or expired cert
       }, 50_000);
       assert.ok(await done, "not every agent rotated its SVID within 50 s");
       assert.equal(await sessions(), before, "a control session was re-established");
+      assert.ok(
+        await counter(r1, "x0_identity_issuer_requests_total", 'op="renew",outcome="ok"') >= 2,
+        "r2 and r3 did not renew over mTLS at r1's issuer endpoint",
+      );
       assert.ok(sent > 10 && lost === 0, `${lost} of ${sent} pings lost during rotation`);
       const leaf = JSON.parse(await cli(["identity", "show", "--json", "--data-dir", dataOf(r3)]));
       assert.ok(Date.parse(leaf.svid_not_after) - Date.now() > 40_000, JSON.stringify(leaf));
@@ -291,7 +296,7 @@ for i in range(5): u.sendto(b"X0P" + bytes([1, i]) + bytes(60), ("${l.b_address}
         bundle: issuer.bundle!,
       });
       // Renewal cannot succeed (nothing listens there): the agent keeps presenting the expired SVID.
-      await runRogue("expired", member("http://127.0.0.1:9"), ["expired"]);
+      await runRogue("expired", member("https://127.0.0.1:9"), ["expired"]);
     });
 
     await t.step("the legitimate mesh is untouched by the rejected agents", async () => {

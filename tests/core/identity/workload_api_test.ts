@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import net from "node:net";
-import { toBase64 } from "../../../core/identity/pem.ts";
 import {
   decodeX509SvidResponse,
   FETCH_X509_SVID_PATH,
@@ -13,80 +12,26 @@ import { encodeFields } from "../../../core/identity/protobuf.ts";
 import { ConfigError, ValidationError } from "../../../core/errors.ts";
 import type { X509Svid } from "../../../core/identity/svid.ts";
 import { testDomain } from "./fixtures.ts";
+import {
+  hasStandInTools,
+  skipOrFail,
+  STAND_IN_TOOLS,
+  standInResponse,
+  startStandIn,
+} from "./workload_api/stand_in.ts";
 
-const HERE = new URL(".", import.meta.url).pathname;
-const PYTHON = "/usr/bin/python3";
-
-const skipOrFail = (what: string) => {
-  if (Deno.env.get("CI") === "true") throw new Error(`Missing: ${what}`);
-  console.warn(`SKIP: ${what}`);
-};
-
-const hasTools = async () => {
-  const ok = async (cmd: string, args: string[]) =>
-    (await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output().catch(() =>
-      null
-    ))
-      ?.success ?? false;
-  return await ok("protoc", ["--version"]) &&
-    await ok(PYTHON, ["-c", "import grpc, google.protobuf"]);
-};
-
-const pkcs8 = async (svid: X509Svid) =>
-  toBase64(new Uint8Array(await crypto.subtle.exportKey("pkcs8", svid.privateKey!)));
-
-/** Starts the stand-in server; returns its socket and a stop function. */
-async function standIn(responses: unknown[], delayMs = 200, socketPath?: string) {
-  const dir = await Deno.makeTempDir({ prefix: "x0-wlapi-" });
-  const gen = `${dir}/gen`;
-  await Deno.mkdir(gen);
-  const protoc = await new Deno.Command("protoc", {
-    args: [`--proto_path=${HERE}workload_api`, `--python_out=${gen}`, "workload.proto"],
-  }).output();
-  assert.ok(protoc.success, new TextDecoder().decode(protoc.stderr));
-  const socket = socketPath ?? `${dir}/agent.sock`;
-  await Deno.remove(socket).catch(() => {});
-  await Deno.writeTextFile(
-    `${dir}/config.json`,
-    JSON.stringify({ socket, delay_ms: delayMs, responses }),
-  );
-  const child = new Deno.Command(PYTHON, {
-    args: [`${HERE}workload_api/server.py`, gen, `${dir}/config.json`],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const first = await reader.read();
-  assert.match(new TextDecoder().decode(first.value), /ready/);
-  reader.releaseLock();
-  return {
-    socket,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.stdout.cancel();
-      await child.stderr.cancel();
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+/** Starts the stand-in (shared helper) with the old positional signature. */
+const standIn = (responses: unknown[], delayMs = 200, socketPath?: string) =>
+  startStandIn(responses, { delayMs, socketPath });
 
 Deno.test("Workload API client against a stand-in server built from workload.proto (SPIRE cannot be installed here)", async (t) => {
-  if (!await hasTools()) {
-    return skipOrFail(
-      "protoc and python3-grpcio (Debian protobuf-compiler python3-grpcio python3-protobuf)",
-    );
-  }
+  if (!await hasStandInTools()) return skipOrFail(STAND_IN_TOOLS);
   const mesh = await testDomain("mesh.test");
   const fed = await testDomain("fed.test");
   const s1 = await mesh.svid("workload/agent");
   const s2 = await mesh.svid("workload/agent");
-  const der = (c: X509Svid) => toBase64(new Uint8Array(c.chain[0].rawData));
-  const bundle = toBase64(new Uint8Array(mesh.ca.cert.rawData));
-  const resp = async (s: X509Svid) => ({
-    svids: [{ spiffe_id: s.id.uri, x509_svid: der(s), x509_svid_key: await pkcs8(s), bundle }],
-    federated: { "spiffe://fed.test": toBase64(new Uint8Array(fed.ca.cert.rawData)) },
-  });
+  const resp = (s: X509Svid) =>
+    standInResponse([s], mesh.ca.cert, { "spiffe://fed.test": fed.ca.cert });
   const server = await standIn([await resp(s1), await resp(s2)]);
   try {
     await t.step("fetches the SVID, its key, our bundle and federated bundles", async () => {

@@ -2,12 +2,16 @@
 
 Built with grpcio and protoc-generated messages from workload.proto. Usage:
     server.py GEN_DIR CONFIG.json
-CONFIG: {"socket": path, "delay_ms": n, "responses": [{"svids": [...], "federated": {...}}]}
-Streams each response (delay_ms apart) on FetchX509SVID, then holds the stream open.
+CONFIG: {"socket": path, "delay_ms": n, "step_file": path (optional),
+         "responses": [{"svids": [...], "federated": {...}}]}
+Streams each response (delay_ms apart) on FetchX509SVID, then holds the stream open. With
+step_file, response i (i >= 1) is sent only once the file `<step_file><i>` exists, so a test
+decides when the SVID rotates.
 Requests without the `workload.spiffe.io: true` metadata get INVALID_ARGUMENT, as SPIRE does.
 """
 import base64
 import json
+import os
 import sys
 import time
 from concurrent import futures
@@ -38,9 +42,14 @@ def fetch(request, context):
     md = dict(context.invocation_metadata())
     if md.get("workload.spiffe.io") != "true":
         context.abort(grpc.StatusCode.INVALID_ARGUMENT, "security header missing from request")
+    step = CONFIG.get("step_file")
     for i, resp in enumerate(CONFIG["responses"]):
         if i:
             time.sleep(CONFIG["delay_ms"] / 1000)
+            while step and not os.path.exists(f"{step}{i}"):
+                if not context.is_active():
+                    return
+                time.sleep(0.05)
         yield build(resp)
     while context.is_active():
         time.sleep(0.05)
