@@ -9,13 +9,20 @@
  * convergence of the agents (launch → every router has a kernel route to every other).
  * Writes bench/results/mttr.json; the last line printed is that JSON on one line.
  *
- * The agent runs twice: with its default timers (the headline keys) and with a fast probe
- * interval (`x0_fast_*`), as babeld runs with default and with fast timers.
+ * The agent runs twice: with its default timers (the headline keys) and with the native
+ * liveness helper (mesh.fast_liveness) at its fastest stable timers (`x0_fast_*`), chosen by
+ * the method used for babeld's fast timers: try candidate intervals from the fastest, keep the
+ * first whose quiet stream loses nothing (and, stricter for us, whose helpers never flapped).
+ * babeld runs with its default timers and with its fastest stable hello interval, and with 0.1 s
+ * hellos (the setting the issue quotes) unless that is the fastest.
  *
- * babeld also runs with 0.1 s hellos (the setting the issue quotes) unless that is the fastest.
- *
- * Flags: --grid RxC (4x5) --cuts N (20) --kills N (5) --x0-fast MS:DEAD (0 = skip, e.g. 30:2)
- * --babeld-default-cuts N (5) --babeld-default-kills N (2) --no-babeld --rate PPS (1000)
+ * Flags: --grid RxC (4x5) --cuts N (20) --kills N (5) --rate PPS (1000)
+ * --x0-fast auto|off|MS:DEAD_MS (auto: fastest stable of --x0-fast-candidates, default
+ *   5:15,10:30,20:60,50:150, each INTERVAL_MS:DEAD_MS of the helper)
+ * --x0-probe-fast MS:DEAD_PROBES (off by default: the Deno prober alone at fast timers, keys
+ *   `x0_probe_fast_*`)
+ * --babeld-default-cuts N (5) --babeld-default-kills N (2) --no-babeld-default (skips the slow
+ *   default-timer run, ~5 minutes) --no-babeld --out FILE
  *
  * @module
  */
@@ -30,7 +37,9 @@ import {
   type TestbedState,
   testbedUp,
 } from "../tests/testbed/testbed.ts";
+import { AGENT_FLAGS } from "../tests/testbed/testbed.ts";
 import { nsRun, pool } from "../tests/testbed/netns.ts";
+import { ensureLivenessBinary } from "../native/ensure_built.ts";
 import { forwardingPath } from "../tests/testbed/traffic.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
@@ -55,11 +64,31 @@ const BABELD_DEFAULT_CUTS = intFlag("babeld-default-cuts", 5);
 const BABELD_DEFAULT_KILLS = intFlag("babeld-default-kills", 2);
 const RATE = intFlag("rate", 1000);
 const WITH_BABELD = !Deno.args.includes("--no-babeld");
+const WITH_BABELD_DEFAULT = !Deno.args.includes("--no-babeld-default");
 const OUT = flag("out", `${HERE}results/mttr.json`);
-/** Probe interval and dead probes of the agent's fast run ("0" skips it). */
-const X0_FAST_SPEC = flag("x0-fast", "0");
-if (!/^(0|\d+:\d+)$/.test(X0_FAST_SPEC)) throw new Error(`Invalid --x0-fast: ${X0_FAST_SPEC}`);
-const [X0_FAST, X0_FAST_DEAD] = X0_FAST_SPEC === "0" ? [0, 0] : X0_FAST_SPEC.split(":").map(Number);
+/** Probe interval and dead probes of a prober-only fast run ("off" skips it). */
+const X0_PROBE_FAST_SPEC = flag("x0-probe-fast", "off");
+if (!/^(off|\d+:\d+)$/.test(X0_PROBE_FAST_SPEC)) {
+  throw new Error(`Invalid --x0-probe-fast: ${X0_PROBE_FAST_SPEC}`);
+}
+const [X0_PROBE_FAST, X0_PROBE_FAST_DEAD] = X0_PROBE_FAST_SPEC === "off"
+  ? [0, 0]
+  : X0_PROBE_FAST_SPEC.split(":").map(Number);
+/** The liveness helper's timers: searched ("auto"), fixed ("MS:DEAD_MS") or not run ("off"). */
+const X0_FAST_SPEC = flag("x0-fast", "auto");
+if (!/^(auto|off|\d+:\d+)$/.test(X0_FAST_SPEC)) {
+  throw new Error(`Invalid --x0-fast: ${X0_FAST_SPEC}`);
+}
+const X0_FAST_CANDIDATES = flag("x0-fast-candidates", "5:15,10:30,20:60,50:150").split(",").map(
+  (c) => {
+    if (!/^\d+:\d+$/.test(c)) throw new Error(`Invalid --x0-fast-candidates entry: ${c}`);
+    const [intervalMs, deadMs] = c.split(":").map(Number);
+    if (intervalMs < 1 || deadMs < 2 * intervalMs) {
+      throw new Error(`Invalid --x0-fast-candidates entry: ${c} (dead >= 2 intervals)`);
+    }
+    return { intervalMs, deadMs };
+  },
+);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -82,17 +111,41 @@ interface Mesh {
   settleMs: number;
 }
 
-function x0Mesh(fast: { intervalMs: number; deadProbes: number } | null): Mesh {
+/** Timers of the native liveness helper (mesh.fast_liveness). */
+interface Liveness {
+  intervalMs: number;
+  deadMs: number;
+}
+
+function x0Mesh(
+  timers: { probe?: { intervalMs: number; deadProbes: number }; liveness?: Liveness } = {},
+): Mesh {
+  const { probe, liveness } = timers;
+  const mesh: Record<string, unknown> = {};
+  const name = [];
+  if (probe) {
+    Object.assign(mesh, { probe_interval_ms: probe.intervalMs, dead_probes: probe.deadProbes });
+    name.push(`probe ${probe.intervalMs} ms, dead after ${probe.deadProbes}`);
+  }
+  if (liveness) {
+    mesh.fast_liveness = {
+      enabled: true,
+      interval_ms: liveness.intervalMs,
+      dead_ms: liveness.deadMs,
+    };
+    name.push(`liveness helper ${liveness.intervalMs} ms, down after ${liveness.deadMs} ms`);
+  }
   return {
-    name: fast === null
-      ? "x0tta6bl4 (default timers)"
-      : `x0tta6bl4 (probe ${fast.intervalMs} ms, dead after ${fast.deadProbes})`,
-    mesh: fast === null ? {} : { probe_interval_ms: fast.intervalMs, dead_probes: fast.deadProbes },
+    name: `x0tta6bl4 (${name.length ? name.join("; ") : "default timers"})`,
+    mesh,
     async start(state) {
       await pool(state.routers, 20, (r) => startRouterAgent(state, r));
     },
     async restart(state, name) {
+      // The testbed runs with agent "none" (the bench starts the agents), so revive() only makes
+      // the links audible again: start the router's agent ourselves, as babeld's is restarted.
       await revive(state, name);
+      await startRouterAgent(state, state.routers.find((r) => r.name === name)!);
     },
     holdMs: 1500,
     settleMs: 2500,
@@ -414,6 +467,53 @@ async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: stri
   }
 }
 
+/** Verdicts `down` the agents' liveness helpers reported (flaps, on a quiet mesh). */
+async function livenessDowns(state: TestbedState): Promise<number> {
+  let n = 0;
+  for (const r of state.routers) {
+    const log = await Deno.readTextFile(`${state.dir}/${r.name}/agent.log`).catch(() => "");
+    n += log.split("\n").filter((l) => /Fast liveness: \S+ down/.test(l)).length;
+  }
+  return n;
+}
+
+/**
+ * Picks the liveness helper's fastest timers that keep a quiet stream lossless, as
+ * {@linkcode fastestStableBabeld} does for babeld, and (stricter) with no helper flap anywhere.
+ */
+async function fastestStableX0(stateFile: string): Promise<Liveness | null> {
+  const topology = parseTopology(`grid:${GRID}`);
+  for (const candidate of X0_FAST_CANDIDATES) {
+    const mesh = x0Mesh({ liveness: candidate });
+    const state = await testbedUp(topology, { stateFile, agent: "none", mesh: mesh.mesh });
+    try {
+      await mesh.start(state);
+      if (await waitRoutes(state, 120_000) === null) continue;
+      // Past the first adjacencies' probation, as in the measured runs.
+      await sleep(3000);
+      const flapsBefore = await livenessDowns(state);
+      const last = state.routers[state.routers.length - 1].name;
+      const stream = await startStream(state, 10);
+      await sleep(10_500);
+      const r = await stream.finish();
+      const after = await forwardingPath(state, "r1", last);
+      const flaps = (await livenessDowns(state)) - flapsBefore;
+      const stable = r.gaps.length === 0 && r.received >= RATE * 9.9 && after !== null &&
+        flaps === 0;
+      console.log(
+        `x0tta6bl4 liveness ${candidate.intervalMs}/${candidate.deadMs} ms: ${r.received} ` +
+          `received, ${r.gaps.length} gaps, ${flaps} helper flaps: ${
+            stable ? "stable" : "unstable"
+          }`,
+      );
+      if (stable) return candidate;
+    } finally {
+      await testbedDown(stateFile);
+    }
+  }
+  return null;
+}
+
 /** Picks babeld's fastest hello interval with no loss and no path change in a quiet stream. */
 async function fastestStableBabeld(stateFile: string): Promise<number> {
   const topology = parseTopology(`grid:${GRID}`);
@@ -447,7 +547,16 @@ if (import.meta.main) {
   const tmp = await Deno.makeTempDir({ prefix: "x0-mttr-" });
   const ms = (v: number | null) => v === null ? null : Math.round(v);
   try {
-    const x0 = await scenario(x0Mesh(null), CUTS, KILLS, `${tmp}/x0.json`);
+    if (X0_FAST_SPEC !== "off") {
+      await ensureLivenessBinary();
+      if (!AGENT_FLAGS.some((f) => f.startsWith("--allow-run") && f.includes("x0-liveness"))) {
+        throw new Error(
+          "The testbed's AGENT_FLAGS do not allow running native/bin/x0-liveness " +
+            "(--allow-run=ip,<root>native/bin/x0-liveness); or pass --x0-fast off",
+        );
+      }
+    }
+    const x0 = await scenario(x0Mesh(), CUTS, KILLS, `${tmp}/x0.json`);
     const out: Record<string, unknown> = {
       topology: `grid:${GRID}`,
       rate_pps: RATE,
@@ -466,23 +575,45 @@ if (import.meta.main) {
         ? null
         : Math.round(x0.converge_after_start_s * 100) / 100,
     };
-    if (X0_FAST > 0) {
+    if (X0_FAST_SPEC !== "off") {
+      const liveness = X0_FAST_SPEC === "auto"
+        ? await fastestStableX0(`${tmp}/x0probe.json`)
+        : (([intervalMs, deadMs]) => ({ intervalMs, deadMs }))(X0_FAST_SPEC.split(":").map(Number));
+      if (liveness === null) {
+        console.log("x0tta6bl4 liveness: no candidate timers were stable; fast run skipped");
+      } else {
+        const f = await scenario(x0Mesh({ liveness }), CUTS, KILLS, `${tmp}/x0f.json`);
+        Object.assign(out, {
+          x0_fast_liveness_interval_ms: liveness.intervalMs,
+          x0_fast_liveness_dead_ms: liveness.deadMs,
+          x0_fast_timers_chosen_by: X0_FAST_SPEC === "auto" ? "fastest stable" : "flag",
+          x0_fast_cuts: f.cutMs.length,
+          x0_fast_kills: f.killMs.length,
+          x0_fast_cut_p50_ms: ms(pct(f.cutMs, 50)),
+          x0_fast_cut_p95_ms: ms(pct(f.cutMs, 95)),
+          x0_fast_cut_p99_ms: ms(pct(f.cutMs, 99)),
+          x0_fast_kill_p50_ms: ms(pct(f.killMs, 50)),
+          x0_fast_kill_p99_ms: ms(pct(f.killMs, 99)),
+          x0_fast_restore_max_gap_ms: ms(Math.max(0, ...f.restoreMs)),
+          x0_fast_loss_outside_events_ms: ms(f.spuriousMs),
+          x0_fast_converge_s: Math.round(f.converge_s * 100) / 100,
+        });
+      }
+    }
+    if (X0_PROBE_FAST > 0) {
       const f = await scenario(
-        x0Mesh({ intervalMs: X0_FAST, deadProbes: X0_FAST_DEAD }),
+        x0Mesh({ probe: { intervalMs: X0_PROBE_FAST, deadProbes: X0_PROBE_FAST_DEAD } }),
         CUTS,
         KILLS,
-        `${tmp}/x0f.json`,
+        `${tmp}/x0pf.json`,
       );
       Object.assign(out, {
-        x0_fast_probe_interval_ms: X0_FAST,
-        x0_fast_dead_probes: X0_FAST_DEAD,
-        x0_fast_cuts: f.cutMs.length,
-        x0_fast_kills: f.killMs.length,
-        x0_fast_cut_p50_ms: ms(pct(f.cutMs, 50)),
-        x0_fast_cut_p95_ms: ms(pct(f.cutMs, 95)),
-        x0_fast_cut_p99_ms: ms(pct(f.cutMs, 99)),
-        x0_fast_kill_p99_ms: ms(pct(f.killMs, 99)),
-        x0_fast_loss_outside_events_ms: ms(f.spuriousMs),
+        x0_probe_fast_probe_interval_ms: X0_PROBE_FAST,
+        x0_probe_fast_dead_probes: X0_PROBE_FAST_DEAD,
+        x0_probe_fast_cut_p50_ms: ms(pct(f.cutMs, 50)),
+        x0_probe_fast_cut_p99_ms: ms(pct(f.cutMs, 99)),
+        x0_probe_fast_kill_p99_ms: ms(pct(f.killMs, 99)),
+        x0_probe_fast_loss_outside_events_ms: ms(f.spuriousMs),
       });
     }
     if (WITH_BABELD) {
@@ -492,12 +623,14 @@ if (import.meta.main) {
       const tenth = hello === 0.1
         ? fast
         : await scenario(babeldMesh(0.1, 3000, 3000), CUTS, KILLS, `${tmp}/b01.json`);
-      const def = await scenario(
-        babeldMesh(null, 30_000, 15_000),
-        BABELD_DEFAULT_CUTS,
-        BABELD_DEFAULT_KILLS,
-        `${tmp}/bd.json`,
-      );
+      const def = WITH_BABELD_DEFAULT
+        ? await scenario(
+          babeldMesh(null, 30_000, 15_000),
+          BABELD_DEFAULT_CUTS,
+          BABELD_DEFAULT_KILLS,
+          `${tmp}/bd.json`,
+        )
+        : { cutMs: [], killMs: [] };
       Object.assign(out, {
         babeld_fast_hello_s: hello,
         babeld_fast_cuts: fast.cutMs.length,

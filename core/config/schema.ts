@@ -9,6 +9,28 @@ import { KnowledgeConfigSchema } from "../knowledge/config.ts";
 
 const logLevel = z.enum(["trace", "debug", "info", "warning", "error", "fatal"]);
 
+/** Settings of the native liveness helper (mesh.fast_liveness). */
+const fastLivenessSchema = z.object({
+  /** Run the helper; a neighbour is then usable only while both it and the probes say so. */
+  enabled: z.boolean().default(false),
+  /** Interval between hellos on each link (jittered to 90-100 %). */
+  interval_ms: z.int().min(1).max(10_000).default(10),
+  /** Silence after which a neighbour is down (at least two intervals: one loss never flaps). */
+  dead_ms: z.int().min(2).max(600_000).default(40),
+  /** Consecutive intervals with hellos before a neighbour is up again (hysteresis). */
+  up_intervals: z.int().min(1).max(100).default(3),
+  /** UDP port of the hellos; null: mesh.probe_port + 2. */
+  port: z.int().min(1).max(65535).nullable().default(null),
+  /**
+   * Run the helper SCHED_FIFO, as BFD implementations run, so a loaded host does not delay its
+   * hellos (needs CAP_SYS_NICE; without it the helper logs that and runs at normal priority).
+   */
+  realtime: z.boolean().default(true),
+}).strict().refine((f) => f.dead_ms >= 2 * f.interval_ms, {
+  message: "dead_ms must be at least two interval_ms (a single lost hello must not flap)",
+  path: ["dead_ms"],
+});
+
 /** Mesh agent settings (link probing, flooding, routing); filled in by the mesh issue. */
 const meshSchema = z.object({
   /** Fabric the agent reads: its own link-state protocol, or an external daemon. */
@@ -49,6 +71,12 @@ const meshSchema = z.object({
   }).default("bat0"),
   /** Interval between reads of an external fabric (yggdrasil, batman). */
   fabric_poll_ms: z.int().min(100).max(600_000).default(2000),
+  /**
+   * Native liveness helper (native/liveness, `deno task build:native`): a BFD-like child process
+   * that says a neighbour is down `dead_ms` after its last hello, far below what the probe timers
+   * allow; the probes still measure RTT, loss and quality. Both ends of a link must enable it.
+   */
+  fast_liveness: fastLivenessSchema.default(fastLivenessSchema.parse({})),
 });
 
 /** A service the MAPE-K loop health-checks and can restart (issue 5). */

@@ -184,6 +184,10 @@ export async function startFastLiveness(
         }
         break;
       case "error":
+        if (arg === "realtime") {
+          log.info("Liveness helper runs at normal priority: {reason}", { reason: rest.join(" ") });
+          break;
+        }
         log.warning("Liveness helper: {message}", { message: line.slice(6) });
         break;
       case "ready":

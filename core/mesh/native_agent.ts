@@ -3,7 +3,8 @@
  * keeps the database (lsdb.ts), recomputes routes through the WASM core on every topology
  * change (debounced), installs them in the kernel under its own protocol number, and on a
  * neighbour going OFFLINE switches every route through it to its precomputed backup before
- * flooding anything (fast reroute).
+ * flooding anything (fast reroute). With mesh.fast_liveness the native helper's `down` takes the
+ * same path, and a neighbour is usable only while both the prober and the helper agree.
  *
  * @module
  */
@@ -45,6 +46,7 @@ import {
   wasmRouteEngine,
 } from "./route_engine.ts";
 import { startFlooder } from "./flooding.ts";
+import { assertLivenessBinary, type FastLiveness, startFastLiveness } from "./fast_liveness.ts";
 import { type ControlTransport, tcpTransport } from "./transport.ts";
 import type { MeshRoute, MeshView } from "./view.ts";
 
@@ -54,6 +56,8 @@ const log = getLogger(["x0", "mesh"]);
 const COST_CHANGE = 0.25;
 /** Probe intervals a changed weight must persist before it is advertised. */
 const COST_HOLD_TICKS = 20;
+/** Seconds a neighbour may be up by probes but silent to the liveness helper before a warning. */
+const HELPER_SILENT_S = 5;
 
 /** Routing weight of a link from its measurements: 100 / (quality_score + 1), in [16.67, 100]. */
 export function measuredCost(stats: LinkStats): number {
@@ -84,6 +88,8 @@ export async function startNativeMesh(
     transport?: ControlTransport;
     engine?: RouteEngine;
     probeAuth?: ProbeAuth;
+    /** The liveness helper binary (tests); default native/bin/x0-liveness. */
+    livenessBinary?: string;
   },
 ): Promise<NativeMesh> {
   const mesh = config.mesh;
@@ -99,6 +105,16 @@ export async function startNativeMesh(
     deadProbes: mesh.dead_probes,
     upProbes: mesh.up_probes,
   };
+  const fastCfg = mesh.fast_liveness;
+  const fastPort = fastCfg.port ?? mesh.probe_port + 2;
+  if (fastCfg.enabled) {
+    if (fastPort === mesh.probe_port || fastPort === mesh.control_port || fastPort > 65535) {
+      throw new ConfigError(
+        `Invalid mesh.fast_liveness.port: ${fastPort} (must differ from probe_port and control_port)`,
+      );
+    }
+    await assertLivenessBinary(options.livenessBinary);
+  }
   const engine = options.engine ?? await wasmRouteEngine();
   const lsdb = createLsdb({ maxAgeS: mesh.lsa_max_age_s });
   const ownsAddress = Deno.networkInterfaces().some((i) => i.address === routerAddress);
@@ -136,13 +152,17 @@ export async function startNativeMesh(
   // Declared before the flooder's callbacks that read it; assigned once the sockets are bound.
   // deno-lint-ignore prefer-const
   let prober: Prober | undefined;
+  let fast: FastLiveness | null = null;
+  /** The helper vetoes a neighbour it declared down (not one it never saw up: "unknown"). */
+  const vetoed = (iface: MeshInterface) => fast?.verdict(iface.peerAddress) === "down";
+  const usable = (iface: MeshInterface, n: Neighbour) => isUsable(n) && !vetoed(iface);
 
   const neighbourOf = (iface: MeshInterface): Neighbour | null =>
     prober?.neighbours().find((p) => p.iface.name === iface.name)?.neighbour ?? null;
   const usableByPeer = (): Map<string, { iface: MeshInterface; n: Neighbour }> => {
     const out = new Map<string, { iface: MeshInterface; n: Neighbour }>();
     for (const { iface, neighbour } of prober?.neighbours() ?? []) {
-      if (neighbour && isUsable(neighbour)) out.set(neighbour.nodeId, { iface, n: neighbour });
+      if (neighbour && usable(iface, neighbour)) out.set(neighbour.nodeId, { iface, n: neighbour });
     }
     return out;
   };
@@ -257,12 +277,41 @@ export async function startNativeMesh(
     }
   };
 
+  /** The neighbour each interface carries traffic to (usable by both prober and helper). */
+  const carrying = new Map<string, string>();
+  /**
+   * Brings an interface's effective neighbour in line with the prober's and the helper's view:
+   * a neighbour that stops being usable (prober OFFLINE, replaced, or helper down) is rerouted
+   * around at once; one that becomes usable is advertised.
+   */
+  const reconcile = (iface: MeshInterface, n: Neighbour | null) => {
+    const was = carrying.get(iface.name);
+    const now = n && usable(iface, n) ? n.nodeId : undefined;
+    if (was === now) return;
+    if (was !== undefined) {
+      carrying.delete(iface.name);
+      // Order matters: backup routes first, then tell the world.
+      fastReroute(was, iface);
+      flooder.drop(iface);
+      meshLatency.remove({ peer: was });
+      advertised.delete(iface.name);
+      originate();
+    }
+    if (now !== undefined && n) {
+      carrying.set(iface.name, now);
+      advertise(iface, n);
+      flooder.maintain(iface, n.nodeId, performance.now());
+      originate();
+    }
+    meshPeersCount.set(usableByPeer().size);
+  };
+
   const flooder = startFlooder(interfaces, {
     transport: options.transport ?? tcpTransport,
     controlPort: mesh.control_port,
     neighbourOn: (iface) => {
       const n = neighbourOf(iface);
-      return n && n.state !== "OFFLINE" ? n.nodeId : null;
+      return n && n.state !== "OFFLINE" && !vetoed(iface) ? n.nodeId : null;
     },
     owner: {
       nodeId,
@@ -274,7 +323,7 @@ export async function startNativeMesh(
       },
       onSessionChange: (iface) => {
         const n = neighbourOf(iface);
-        if (n && isUsable(n)) originate();
+        if (n && usable(iface, n)) originate();
       },
       onLsa: (lsa, iface) => {
         flooder.ack(iface, lsa);
@@ -319,24 +368,11 @@ export async function startNativeMesh(
     timers,
     auth: options.probeAuth,
     events: {
-      onStateChange(iface, n, prev) {
-        const wasUsable = prev === "ONLINE" || prev === "DEGRADED";
-        if (wasUsable && !isUsable(n)) {
-          // Order matters: backup routes first, then tell the world.
-          fastReroute(n.nodeId, iface);
-          flooder.drop(iface);
-          meshLatency.remove({ peer: n.nodeId });
-          advertised.delete(iface.name);
-          originate();
-        } else if (!wasUsable && isUsable(n)) {
-          advertise(iface, n);
-          flooder.maintain(iface, n.nodeId, performance.now());
-          originate();
-        }
-        meshPeersCount.set(usableByPeer().size);
+      onStateChange(iface, n) {
+        reconcile(iface, n);
       },
       onTick(iface, n) {
-        if (!n || !isUsable(n)) return;
+        if (!n || !usable(iface, n)) return;
         flooder.maintain(iface, n.nodeId, performance.now());
         const a = advertised.get(iface.name);
         if (!a || a.peer !== n.nodeId || a.quality !== n.quality) {
@@ -358,8 +394,56 @@ export async function startNativeMesh(
     throw err;
   });
 
+  if (fastCfg.enabled) {
+    try {
+      fast = await startFastLiveness(interfaces, {
+        port: fastPort,
+        intervalMs: fastCfg.interval_ms,
+        deadMs: fastCfg.dead_ms,
+        upIntervals: fastCfg.up_intervals,
+        realtime: fastCfg.realtime,
+        auth: options.probeAuth,
+        binary: options.livenessBinary,
+        onChange(peer) {
+          const iface = interfaces.find((i) => i.peerAddress === peer);
+          if (iface && !stopped) reconcile(iface, neighbourOf(iface));
+        },
+      });
+    } catch (err) {
+      await prober.stop();
+      await flooder.stop();
+      await closeRunner?.();
+      throw err;
+    }
+  }
+
+  // Seconds each interface's neighbour has been up by probes while the helper says down (or
+  // never saw it): a neighbour without the helper, or with its hellos filtered, must not be
+  // vetoed for ever.
+  const helperSilent = new Map<string, number>();
+  const checkHelperAgreement = () => {
+    if (!fast) return;
+    for (const { iface, neighbour: n } of prober!.neighbours()) {
+      const v = fast.verdict(iface.peerAddress);
+      const silent = n !== null && isUsable(n) && v !== "up";
+      const secs = silent ? (helperSilent.get(iface.name) ?? 0) + 1 : 0;
+      helperSilent.set(iface.name, secs);
+      if (secs !== HELPER_SILENT_S) continue;
+      log.warning(
+        "Neighbour {peer} on {iface} answers probes but not the liveness helper for {s} s " +
+          "(does it run mesh.fast_liveness?): its failures are detected by probes only",
+        { peer: n!.nodeId, iface: iface.name, s: secs },
+      );
+      if (v === "down") {
+        fast.reset(iface.peerAddress);
+        reconcile(iface, n);
+      }
+    }
+  };
+
   originate();
   const housekeeping = setInterval(() => {
+    checkHelperAgreement();
     for (const { n } of usableByPeer().values()) {
       const rtt = linkStats(n, timers).rttMs;
       if (rtt !== null) meshLatency.set({ peer: n.nodeId }, rtt / 1000);
@@ -404,7 +488,8 @@ export async function startNativeMesh(
           loss_percent: s.loss === null ? null : r(s.loss * 100, 100),
           jitter_ms: r(s.jitterMs),
           quality: n!.quality,
-          state: n!.state,
+          // A neighbour the liveness helper declared down carries no traffic, whatever probes say.
+          state: isUsable(n!) && vetoed(iface) ? "OFFLINE" : n!.state,
           last_seen: n!.lastSeenWall === null ? null : new Date(n!.lastSeenWall).toISOString(),
         };
       });
@@ -434,6 +519,7 @@ export async function startNativeMesh(
       clearTimeout(recomputeTimer);
       clearInterval(housekeeping);
       clearInterval(refresh);
+      await fast?.stop();
       await prober?.stop();
       await flooder.stop();
       if (routeTable) {
