@@ -131,7 +131,7 @@ export async function startAgentIdentity(config: Config, nodeId: string): Promis
     bundleEndpoint: id.bundle_endpoint_port === null
       ? undefined
       : { host: config.host, port: id.bundle_endpoint_port },
-    issuerEndpoint: { host: config.host, port: issuerPort },
+    issuerEndpoint: { host: config.host, port: issuerPort, optional: id.issuer_port === null },
   });
   const authorize = controlAuthorizer(id);
   let mtlsApi: { port: number; close(): Promise<void> } | undefined;

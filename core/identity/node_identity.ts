@@ -8,7 +8,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { ConfigError, errorMessage, NotFoundError } from "../errors.ts";
+import { ConfigError, errorMessage, NotFoundError, UnavailableError } from "../errors.ts";
 import { type BundleSet, bundleToJwks, type TrustBundle } from "./bundle.ts";
 import {
   createFederation,
@@ -65,8 +65,11 @@ export interface NodeIdentityConfig {
   federation?: FederationConfig[];
   /** Serve our bundle for other trust domains (https_spiffe) on this address. */
   bundleEndpoint?: { host: string; port: number };
-  /** On issuer nodes, serve the issuer's TLS endpoint (attest, renew) on this address. */
-  issuerEndpoint?: { host: string; port: number };
+  /**
+   * On issuer nodes, serve the issuer's TLS endpoint (attest, renew) on this address; with
+   * `optional` (a derived default port) a port in use is logged and the node runs without it.
+   */
+  issuerEndpoint?: { host: string; port: number; optional?: boolean };
 }
 
 /** A running node identity. */
@@ -244,13 +247,20 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
       bundleEndpointPort = ep.port;
     }
     if (issuer && config.issuerEndpoint) {
-      const ep = await serveIssuerEndpoint({
-        ...config.issuerEndpoint,
-        issuer,
-        nodeName: config.nodeName,
-      });
-      closers.push(() => ep.close());
-      issuerEndpointPort = ep.port;
+      const { host, port, optional } = config.issuerEndpoint;
+      const ep = await serveIssuerEndpoint({ host, port, issuer, nodeName: config.nodeName })
+        .catch((err) => {
+          if (!optional || !(err instanceof UnavailableError)) throw err;
+          log.warn(
+            "Issuer endpoint not served: {error}; members cannot join or renew here (set identity.issuer_port)",
+            { error: errorMessage(err) },
+          );
+          return null;
+        });
+      if (ep) {
+        closers.push(() => ep.close());
+        issuerEndpointPort = ep.port;
+      }
     }
   } catch (err) {
     closed = true;

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
-import { defaultConfig } from "../../../core/config/schema.ts";
+import { configSchema, defaultConfig } from "../../../core/config/schema.ts";
 import {
   controlAuthorizer,
   provisionIssuerReplica,
+  startAgentIdentity,
 } from "../../../core/identity/agent_identity.ts";
 import { bundleSetOf } from "../../../core/identity/bundle.ts";
 import { initIssuerIdentity, loadIdentity } from "../../../core/identity/identity_store.ts";
 import { parseSpiffeId } from "../../../core/identity/spiffe_id.ts";
 import { validateX509Svid } from "../../../core/identity/svid_validation.ts";
-import { ValidationError } from "../../../core/errors.ts";
+import { UnavailableError, ValidationError } from "../../../core/errors.ts";
 
 const identityConfig = (over: Record<string, unknown> = {}) => ({
   ...defaultConfig().identity,
@@ -116,7 +117,6 @@ Deno.test("provisionIssuerReplica() gives another node an SVID of the same CA, a
 });
 
 Deno.test("the identity config section rejects bad values and defaults to a single issuer", async (t) => {
-  const { configSchema } = await import("../../../core/config/schema.ts");
   await t.step("defaults", () => {
     const id = configSchema.parse({}).identity;
     assert.equal(id.enabled, true);
@@ -124,6 +124,8 @@ Deno.test("the identity config section rejects bad values and defaults to a sing
     assert.equal(id.trust_domain, "x0tta6bl4.mesh");
     assert.equal(id.mesh_mtls, true);
     assert.equal(id.metrics_require_token, null);
+    assert.equal(id.issuer_port, null);
+    assert.equal(id.mtls_api_port, null);
   });
   for (
     const bad of [
@@ -135,6 +137,17 @@ Deno.test("the identity config section rejects bad values and defaults to a sing
       { svid_ttl_s: 10 },
       { ca_sha256: "abc" },
       { issuer_url: "not a url" },
+      { issuer_url: "http://10.0.0.1:8081" },
+      { issuer_port: 70000 },
+      { mtls_api_port: -1 },
+      {
+        federation: [{
+          trust_domain: "a.test",
+          bundle_endpoint_url: "http://10.0.0.1:8443/",
+          endpoint_spiffe_id: "spiffe://a.test/node/a",
+          initial_bundle_path: "/x",
+        }],
+      },
       { control_allow_path_prefix: "node" },
       { control_allow_ids: ["https://x"] },
       { unknown_key: 1 },
@@ -143,5 +156,44 @@ Deno.test("the identity config section rejects bad values and defaults to a sing
     await t.step(`rejects ${JSON.stringify(bad)}`, () => {
       assert.equal(configSchema.safeParse({ identity: bad }).success, false);
     });
+  }
+});
+
+Deno.test("startAgentIdentity() serves the issuer endpoint on the API port + 1 unless configured; a taken default port is survivable, a taken configured one is not", async (t) => {
+  const root = await Deno.makeTempDir({ prefix: "x0-agent-identity-" });
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const busyPort = (busy.addr as Deno.NetAddr).port;
+  const configFor = (dir: string, over: Record<string, unknown>) =>
+    configSchema.parse({ host: "127.0.0.1", data_dir: `${root}/${dir}`, ...over });
+  try {
+    await t.step("the default is the API port + 1", async () => {
+      const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const apiPort = (probe.addr as Deno.NetAddr).port;
+      probe.close();
+      const id = await startAgentIdentity(configFor("a", { port: apiPort - 1 }), "a");
+      try {
+        assert.equal(id.issuerEndpointPort, apiPort);
+      } finally {
+        await id.close();
+      }
+    });
+    await t.step("a taken derived port: the agent runs without the endpoint", async () => {
+      const id = await startAgentIdentity(configFor("b", { port: busyPort - 1 }), "b");
+      try {
+        assert.equal(id.issuerEndpointPort, undefined);
+        assert.equal(id.svidSource.current().id.uri, "spiffe://x0tta6bl4.mesh/node/b");
+      } finally {
+        await id.close();
+      }
+    });
+    await t.step("a taken configured port: the start fails and says which", async () => {
+      await assert.rejects(
+        startAgentIdentity(configFor("c", { identity: { issuer_port: busyPort } }), "c"),
+        (e: unknown) => e instanceof UnavailableError && e.message.includes(String(busyPort)),
+      );
+    });
+  } finally {
+    busy.close();
+    await Deno.remove(root, { recursive: true });
   }
 });
