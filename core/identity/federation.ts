@@ -14,7 +14,13 @@
 import https from "node:https";
 import type tls from "node:tls";
 import { getLogger } from "@logtape/logtape";
-import { AuthError, ConfigError, UnavailableError, ValidationError } from "../errors.ts";
+import {
+  AuthError,
+  ConfigError,
+  errorMessage,
+  UnavailableError,
+  ValidationError,
+} from "../errors.ts";
 import { Counter, metric, registry } from "../telemetry/metrics.ts";
 import { type BundleSet, bundleSetOf, parseJwksBundle, type TrustBundle } from "./bundle.ts";
 import type { BundleSource, SvidSource } from "./rotation.ts";
@@ -46,6 +52,10 @@ export interface FederationConfig {
   endpointSpiffeId: string;
   /** The initial bundle, obtained out of band. */
   initialBundle: TrustBundle;
+  /** A bundle fetched from this same endpoint before (kept on disk): trusted from the start. */
+  verifiedBundle?: TrustBundle;
+  /** Called after each successful fetch (to keep the bundle across restarts). */
+  onVerified?: (bundle: TrustBundle) => void | Promise<void>;
   /** Request timeout in ms (default 10 000). */
   timeoutMs?: number;
 }
@@ -165,8 +175,13 @@ export function createFederation(config: FederationConfig): FederationRelationsh
       `Endpoint SPIFFE ID ${endpointId.uri} must be in ${config.trustDomain} (its bundle authenticates it)`,
     );
   }
-  let current = config.initialBundle;
-  let verified = false;
+  if (config.verifiedBundle && config.verifiedBundle.trustDomain !== config.trustDomain) {
+    throw new ConfigError(
+      `Stored bundle is for ${config.verifiedBundle.trustDomain}, not ${config.trustDomain}`,
+    );
+  }
+  let current = config.verifiedBundle ?? config.initialBundle;
+  let verified = config.verifiedBundle !== undefined;
   return {
     trustDomain: config.trustDomain,
     bundle: () => current,
@@ -184,6 +199,12 @@ export function createFederation(config: FederationConfig): FederationRelationsh
         }
         current = next;
         verified = true;
+        await Promise.resolve(config.onVerified?.(next)).catch((err) =>
+          log.warn("Cannot keep the bundle of {td}: {error}", {
+            td: config.trustDomain,
+            error: errorMessage(err),
+          })
+        );
         fetches.inc({ trust_domain: config.trustDomain, outcome: "ok" });
         log.info("Federated bundle of {td} updated to sequence {seq}", {
           td: config.trustDomain,

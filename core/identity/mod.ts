@@ -9,6 +9,7 @@ export * from "./authorize.ts";
 export * from "./bundle.ts";
 export * from "./ca.ts";
 export * from "./federation.ts";
+export * from "./federation_store.ts";
 export * from "./identity_store.ts";
 export * from "./issuer.ts";
 export * from "./issuer_endpoint.ts";

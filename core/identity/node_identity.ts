@@ -28,6 +28,7 @@ import {
   saveSvid,
 } from "./identity_store.ts";
 import { type BuiltinIssuer, createBuiltinIssuer } from "./issuer.ts";
+import { loadFederatedBundle, saveFederatedBundle } from "./federation_store.ts";
 import { serveIssuerEndpoint } from "./issuer_endpoint.ts";
 import { attestWithJoinToken, renewWithIssuer } from "./join_client.ts";
 import { createTokenVerifier, type TokenVerifier } from "./jwt.ts";
@@ -139,7 +140,16 @@ async function loadOrCreate(config: NodeIdentityConfig): Promise<LoadedIdentity>
  */
 export async function startNodeIdentity(config: NodeIdentityConfig): Promise<NodeIdentity> {
   parseTrustDomain(config.trustDomain);
-  const rels: FederationRelationship[] = (config.federation ?? []).map(createFederation);
+  // A bundle verified before (same endpoint) is trusted at once, so a restart does not depend on
+  // the partner's endpoint being up; each new one is kept.
+  const rels: FederationRelationship[] = [];
+  for (const f of config.federation ?? []) {
+    rels.push(createFederation({
+      ...f,
+      verifiedBundle: f.verifiedBundle ?? await loadFederatedBundle(config.dataDir, f),
+      onVerified: (b) => saveFederatedBundle(config.dataDir, f, b),
+    }));
+  }
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const closers: (() => void | Promise<void>)[] = [];
   let local: () => TrustBundle;

@@ -146,6 +146,35 @@ Deno.test("federation through the agent: a federated peer's mTLS request is acce
         assert.match(r.body, /unauthorized/);
       },
     );
+
+    await t.step(
+      "restarted while A's bundle endpoint is down, B still accepts A (the verified bundle was kept)",
+      async () => {
+        await agentA.stop();
+        await startB({
+          control_allow_trust_domains: ["alpha.test"],
+          federation: federation("spiffe://alpha.test/node/a"),
+        });
+        const r = await callB();
+        assert.equal(r.status, 200, r.body);
+        const kept = JSON.parse(
+          await Deno.readTextFile(`${dirB}/identity/federated/alpha.test.json`),
+        );
+        assert.equal(kept.endpoint_spiffe_id, "spiffe://alpha.test/node/a");
+      },
+    );
+
+    await t.step(
+      "a kept bundle does not count for another endpoint ID: refused again",
+      async () => {
+        await startB({
+          control_allow_trust_domains: ["alpha.test"],
+          federation: federation("spiffe://alpha.test/node/not-a"),
+        });
+        const r = await callB();
+        assert.equal(r.status, 401, r.body);
+      },
+    );
   } finally {
     await agentB?.stop();
     await agentA.stop();
