@@ -206,6 +206,16 @@ function babeldMesh(helloS: number | null, holdMs: number, settleMs: number): Me
   };
 }
 
+/**
+ * Testbed options of every run: the bench starts the routing daemons itself, and no router gets
+ * a CPU-limited cgroup (babeld is started outside the agents' cgroups, so limits would favour it;
+ * and cgroup v1 RT group scheduling would refuse the liveness helper SCHED_FIFO).
+ */
+function upOptions(stateFile: string, mesh?: Record<string, unknown>) {
+  const options = { stateFile, agent: "none" as const, mesh, cgroups: false as const };
+  return options;
+}
+
 /** Polls until every router has a kernel route (any protocol but kernel) to every other. */
 async function waitRoutes(state: TestbedState, timeoutMs: number): Promise<number | null> {
   const start = performance.now();
@@ -369,7 +379,7 @@ interface Event {
 /** Runs one mesh through the events; returns per-event MTTRs in ms. */
 async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: string) {
   const topology = parseTopology(`grid:${GRID}`);
-  const state = await testbedUp(topology, { stateFile, agent: "none", mesh: mesh.mesh });
+  const state = await testbedUp(topology, upOptions(stateFile, mesh.mesh));
   try {
     const launched = Date.now();
     await mesh.start(state);
@@ -467,15 +477,17 @@ async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: stri
   }
 }
 
-/** Verdicts `down` the agents' liveness helpers reported (flaps, on a quiet mesh). */
-async function livenessDowns(state: TestbedState): Promise<number> {
+/** Count of agent log lines matching `re` over all routers (flaps, on a quiet mesh). */
+async function logCount(state: TestbedState, re: RegExp): Promise<number> {
   let n = 0;
   for (const r of state.routers) {
     const log = await Deno.readTextFile(`${state.dir}/${r.name}/agent.log`).catch(() => "");
-    n += log.split("\n").filter((l) => /Fast liveness: \S+ down/.test(l)).length;
+    n += log.split("\n").filter((l) => re.test(l)).length;
   }
   return n;
 }
+const HELPER_DOWN = /Fast liveness: \S+ down/;
+const PROBE_OFFLINE = /"Neighbour \S+ on \S+: \S+ -> OFFLINE"/;
 
 /**
  * Picks the liveness helper's fastest timers that keep a quiet stream lossless, as
@@ -485,24 +497,26 @@ async function fastestStableX0(stateFile: string): Promise<Liveness | null> {
   const topology = parseTopology(`grid:${GRID}`);
   for (const candidate of X0_FAST_CANDIDATES) {
     const mesh = x0Mesh({ liveness: candidate });
-    const state = await testbedUp(topology, { stateFile, agent: "none", mesh: mesh.mesh });
+    const state = await testbedUp(topology, upOptions(stateFile, mesh.mesh));
     try {
       await mesh.start(state);
       if (await waitRoutes(state, 120_000) === null) continue;
       // Past the first adjacencies' probation, as in the measured runs.
       await sleep(3000);
-      const flapsBefore = await livenessDowns(state);
+      const flapsBefore = await logCount(state, HELPER_DOWN);
+      const probeFlapsBefore = await logCount(state, PROBE_OFFLINE);
       const last = state.routers[state.routers.length - 1].name;
       const stream = await startStream(state, 10);
       await sleep(10_500);
       const r = await stream.finish();
       const after = await forwardingPath(state, "r1", last);
-      const flaps = (await livenessDowns(state)) - flapsBefore;
+      const flaps = (await logCount(state, HELPER_DOWN)) - flapsBefore;
+      const probeFlaps = (await logCount(state, PROBE_OFFLINE)) - probeFlapsBefore;
       const stable = r.gaps.length === 0 && r.received >= RATE * 9.9 && after !== null &&
         flaps === 0;
       console.log(
         `x0tta6bl4 liveness ${candidate.intervalMs}/${candidate.deadMs} ms: ${r.received} ` +
-          `received, ${r.gaps.length} gaps, ${flaps} helper flaps: ${
+          `received, ${r.gaps.length} gaps, ${flaps} helper flaps, ${probeFlaps} probe flaps: ${
             stable ? "stable" : "unstable"
           }`,
       );
@@ -518,7 +532,7 @@ async function fastestStableX0(stateFile: string): Promise<Liveness | null> {
 async function fastestStableBabeld(stateFile: string): Promise<number> {
   const topology = parseTopology(`grid:${GRID}`);
   for (const hello of [0.02, 0.05, 0.1, 0.2]) {
-    const state = await testbedUp(topology, { stateFile, agent: "none" });
+    const state = await testbedUp(topology, upOptions(stateFile));
     try {
       await babeldMesh(hello, 0, 0).start(state);
       if (await waitRoutes(state, 60_000) === null) continue;

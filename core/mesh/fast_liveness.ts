@@ -133,8 +133,27 @@ export async function startFastLiveness(
   const linkLine = (l: MeshInterface, key: string) =>
     `link ${l.peerAddress} ${l.localAddress} ${l.name} ${key}`;
 
+  // One key sync at a time: two interleaved ones could both send `link` for a new peer, and a
+  // second `link` resets the helper's verdict on it.
+  let syncing: Promise<void> | null = null;
+  let syncAgain = false;
+  const syncKeys = (): Promise<void> => {
+    if (syncing) {
+      syncAgain = true;
+      return syncing;
+    }
+    syncing = syncOnce().finally(() => {
+      syncing = null;
+      if (syncAgain && !stopped) {
+        syncAgain = false;
+        void syncKeys();
+      }
+    });
+    return syncing;
+  };
+
   /** Links (once keyed) and rolls keys; without auth every link is sent once, unauthenticated. */
-  const syncKeys = async () => {
+  const syncOnce = async () => {
     for (const l of links) {
       const peer = l.peerAddress;
       if (!options.auth) {
@@ -184,7 +203,7 @@ export async function startFastLiveness(
         }
         break;
       case "error":
-        if (arg === "realtime") {
+        if (arg === "realtime:") {
           log.info("Liveness helper runs at normal priority: {reason}", { reason: rest.join(" ") });
           break;
         }
