@@ -1,6 +1,7 @@
 /**
- * `testbed up|down|status|cut|restore|kill`: a mesh of network namespaces with one agent per
- * router, for operators and acceptance checks. The running testbed is kept in a state file
+ * `testbed up|down|status|cut|restore|loss|kill|exec`: a mesh of network namespaces with one agent
+ * per router (each router in its own cgroup where the host has one), for operators and
+ * acceptance checks. The running testbed is kept in a state file
  * (default /tmp/x0tta6bl4-testbed/state.json, or --state / X0_TESTBED_STATE) so `down` works
  * from any shell and after a crash.
  *
@@ -9,10 +10,12 @@
 import { Command } from "commander";
 import {
   cut,
+  execInRouter,
   kill,
   readState,
   restore,
   revive,
+  setLinkLoss,
   statusDocument,
   testbedDown,
   type TestbedState,
@@ -59,11 +62,41 @@ function printStatus(state: TestbedState, json: boolean | undefined) {
   for (const r of doc.routers) {
     console.log(
       `  ${r.name.padEnd(6)} ${r.netns.padEnd(16)} ${r.router_address.padEnd(14)} ${r.api}${
-        r.up ? "" : "  (killed)"
-      }`,
+        r.cgroup ? `  cgroup ${r.cgroup}` : ""
+      }${r.up ? "" : "  (killed)"}`,
     );
   }
-  for (const l of doc.links) if (!l.up) console.log(`  link ${l.a}-${l.b}: ${l.mode}`);
+  for (const l of doc.links) {
+    if (!l.up) console.log(`  link ${l.a}-${l.b}: ${l.mode}`);
+    if (l.loss_percent) console.log(`  link ${l.a}-${l.b}: ${l.loss_percent} % loss`);
+  }
+}
+
+interface UpOpts extends Common {
+  probeIntervalMs?: string;
+  agents: boolean;
+  cgroups: boolean;
+  cpuCores?: string;
+  memoryMib?: string;
+}
+
+function limits(opts: UpOpts): { cpu_cores?: number; memory_mib?: number } {
+  const out: { cpu_cores?: number; memory_mib?: number } = {};
+  if (opts.cpuCores !== undefined) {
+    const n = Number(opts.cpuCores);
+    if (!/^\d+(\.\d+)?$/.test(opts.cpuCores) || !(n >= 0.01 && n <= 1024)) {
+      throw new Error(`Invalid --cpu-cores: ${opts.cpuCores} (0.01 to 1024)`);
+    }
+    out.cpu_cores = n;
+  }
+  if (opts.memoryMib !== undefined) {
+    const n = Number(opts.memoryMib);
+    if (!/^\d+$/.test(opts.memoryMib) || n < 64) {
+      throw new Error(`Invalid --memory-mib: ${opts.memoryMib} (an integer >= 64)`);
+    }
+    out.memory_mib = n;
+  }
+  return out;
 }
 
 const withState = (c: Command) =>
@@ -81,8 +114,11 @@ export function testbedCommand(): Command {
     )
     .option("--probe-interval-ms <ms>", "mesh.probe_interval_ms for every agent")
     .option("--no-agents", "create the network only, start no agents")
+    .option("--no-cgroups", "do not give routers their own cgroups")
+    .option("--cpu-cores <n>", "CPU quota of each router's cgroup in cores (default 1)")
+    .option("--memory-mib <n>", "memory limit of each router's cgroup in MiB (default 768)")
     .option("--json", "print the status document")
-    .action(async (spec: string, opts: Common & { probeIntervalMs?: string; agents: boolean }) => {
+    .action(async (spec: string, opts: UpOpts) => {
       try {
         const topology = parseTopology(spec);
         const mesh: Record<string, unknown> = {};
@@ -96,6 +132,7 @@ export function testbedCommand(): Command {
           stateFile: stateFile(opts),
           agent: opts.agents ? "x0" : "none",
           mesh,
+          cgroups: opts.cgroups ? limits(opts) : false,
         });
         printStatus(state, opts.json);
       } catch (err) {
@@ -154,6 +191,21 @@ export function testbedCommand(): Command {
       }
     });
 
+  withState(cmd.command("loss <at> <other> <percent>"))
+    .description(
+      "Drop PERCENT % of the packets arriving at router AT from OTHER at random (0 removes it)",
+    )
+    .action(async (at: string, other: string, percent: string, opts: Common) => {
+      try {
+        if (!/^\d+(\.\d+)?$/.test(percent)) throw new Error(`Invalid loss percent: ${percent}`);
+        const { file, state } = loaded(opts);
+        await setLinkLoss(state, at, other, Number(percent));
+        writeState(file, state);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
   withState(cmd.command("kill <router>"))
     .description("Stop a router entirely (agent killed, all its links silent), or --revive it")
     .option("--revive", "bring a killed router back (links audible, agent restarted)")
@@ -163,6 +215,24 @@ export function testbedCommand(): Command {
         if (opts.revive) await revive(state, name);
         else await kill(state, name);
         writeState(file, state);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  withState(cmd.command("exec <router> <command...>"))
+    .description(
+      "Run a command inside a router: its namespace and cgroup (put -- before the command)",
+    )
+    .action(async (name: string, argv: string[], opts: Common) => {
+      try {
+        const child = execInRouter(loaded(opts).state, name, argv, {
+          stdin: "inherit",
+          stdout: "inherit",
+          stderr: "inherit",
+        });
+        const status = await child.status;
+        if (status.code !== 0) Deno.exitCode = status.code;
       } catch (err) {
         fail(err);
       }

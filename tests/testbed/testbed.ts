@@ -7,23 +7,21 @@
  *
  * @module
  */
-import { alive, ipBatch, listNetns, must, netnsPids, nsRun, pool, stopPid } from "./netns.ts";
+import {
+  cgroupDirs,
+  type CgroupHost,
+  type CgroupLimits,
+  createRouterCgroups,
+  detectCgroupHost,
+  joinCgroupScript,
+  removeCgroups,
+} from "./cgroups.ts";
+import { agentFlags, launchAgent, waitApi } from "./agent_launch.ts";
+import { ipBatch, listNetns, must, netnsPids, nsRun, pool, stopPid } from "./netns.ts";
 import type { Topology } from "./topology.ts";
-import { provisionIssuerReplica } from "../../core/identity/agent_identity.ts";
-import { initIssuerIdentity, isIdentityInitialized } from "../../core/identity/identity_store.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-/** Permissions an agent in a router namespace runs with (the final list for deno.json). */
-export const AGENT_FLAGS = [
-  "--unstable-kv",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run=ip",
-  "--allow-sys",
-];
+export { AGENT_FLAGS, agentFlags, launchAgent, LIVENESS_HELPER, waitApi } from "./agent_launch.ts";
+import { provisionIdentities, wantsIdentity } from "./identity_provision.ts";
+export { provisionIdentities } from "./identity_provision.ts";
 
 /** Namespace name prefix shared by every testbed (followed by 4 hex digits of the run). */
 export const PREFIX_BASE = "x0tb";
@@ -42,6 +40,10 @@ export interface RouterState {
   interfaces: string[];
   pid: number | null;
   killed: boolean;
+  /** The router's cgroup (e.g. "/x0tb1a2b/r1"), null when the host offers none. */
+  cgroup?: string | null;
+  /** Its directories in every hierarchy used (what `down` removes). */
+  cgroup_dirs?: string[];
 }
 
 /** One link of a running testbed. */
@@ -53,6 +55,8 @@ export interface LinkState {
   a_address: string;
   b_address: string;
   mode: LinkMode;
+  /** Random loss added with setLinkLoss(): on which router's side, and how much. */
+  loss?: { router: string; percent: number } | null;
 }
 
 /** Everything `down` needs, persisted in the state file. */
@@ -64,6 +68,10 @@ export interface TestbedState {
   mesh: Record<string, unknown>;
   /** Other top-level agent config sections (merged over the testbed's defaults). */
   config?: Record<string, unknown>;
+  /** Per-router config sections, merged over `config` (a `mapek` section key by key). */
+  router_config?: Record<string, Record<string, unknown>>;
+  /** The cgroup hierarchy and the run's cgroup directories, null when routers have none. */
+  cgroups?: { host: CgroupHost; parents: string[] } | null;
   routers: RouterState[];
   links: LinkState[];
 }
@@ -80,6 +88,13 @@ export interface UpOptions {
   config?: Record<string, unknown>;
   /** Wait for every agent API to answer (default true). */
   waitApi?: boolean;
+  /** Per-router config sections, merged over `config` (a `mapek` section key by key). */
+  routerConfig?: Record<string, Record<string, unknown>>;
+  /**
+   * Limits of each router's cgroup (default: one core, 768 MiB), or false for no cgroups.
+   * Without a usable cgroup hierarchy (or without root) routers get none either way.
+   */
+  cgroups?: CgroupLimits | false;
 }
 
 const ip4 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
@@ -173,11 +188,26 @@ export async function testbedUp(topology: Topology, options: UpOptions): Promise
     agent: options.agent ?? "x0",
     mesh: options.mesh ?? {},
     config: options.config,
+    router_config: options.routerConfig,
+    cgroups: null,
     routers,
     links,
   };
+  for (const name of Object.keys(options.routerConfig ?? {})) router(state, name);
   writeState(options.stateFile, state);
   try {
+    const host = options.cgroups === false ? null : await detectCgroupHost();
+    if (host) {
+      // Recorded before creating, so a crash half-way still lets `down` remove them.
+      const parents = cgroupDirs(host, `/${prefix}`);
+      state.cgroups = { host, parents };
+      for (const r of routers) {
+        r.cgroup = `/${prefix}/${r.name}`;
+        r.cgroup_dirs = cgroupDirs(host, r.cgroup);
+      }
+      writeState(options.stateFile, state);
+      await createRouterCgroups(host, prefix, topology.routers, options.cgroups || {});
+    }
     await ipBatch(routers.map((r) => `netns add ${r.netns}`));
     await pool(routers, 8, (r) =>
       must("ip", [
@@ -218,7 +248,7 @@ export async function testbedUp(topology: Topology, options: UpOptions): Promise
         ),
       ], r.netns));
     if (state.agent === "x0") {
-      if (wantsMtls(state)) await provisionIdentities(state);
+      if (wantsIdentity(state.config)) await provisionIdentities(state);
       await pool(routers, 20, (r) => startRouterAgent(state, r));
       writeState(options.stateFile, state);
       if (options.waitApi ?? true) await pool(routers, 20, (r) => waitApi(r, 60_000, state.dir));
@@ -230,37 +260,14 @@ export async function testbedUp(topology: Topology, options: UpOptions): Promise
   }
 }
 
-/** Whether the caller asked for the mTLS control channel (`config: {identity: {mesh_mtls: true}}`). */
-function wantsMtls(state: TestbedState): boolean {
-  const identity = state.config?.identity as { mesh_mtls?: boolean; enabled?: boolean } | undefined;
-  return identity?.mesh_mtls === true && identity.enabled !== false;
-}
-
-/**
- * Gives every router an SVID of one trust domain (the agents' default, x0tta6bl4.mesh): the
- * first router's data dir gets a new CA, the others share it as issuer replicas, so each agent
- * renews its own SVID and the control channel between them is mTLS.
- */
-export async function provisionIdentities(state: TestbedState): Promise<void> {
-  const dataOf = (r: RouterState) => `${state.dir}/${r.name}/data`;
-  const [first, ...rest] = state.routers;
-  if (!await isIdentityInitialized(dataOf(first))) {
-    await initIssuerIdentity(dataOf(first), {
-      trustDomain: "x0tta6bl4.mesh",
-      nodeName: first.name,
-    });
-  }
-  for (const r of rest) {
-    if (await isIdentityInitialized(dataOf(r))) continue;
-    await provisionIssuerReplica(dataOf(first), dataOf(r), { nodeName: r.name });
-  }
-}
-
 /** Writes the router's config and starts its agent detached (survives the CLI exiting). */
 export async function startRouterAgent(state: TestbedState, r: RouterState): Promise<void> {
   const rdir = `${state.dir}/${r.name}`;
   await Deno.mkdir(`${rdir}/data`, { recursive: true });
   await Deno.remove(`${rdir}/pid`).catch(() => {});
+  const own = state.router_config?.[r.name] ?? {};
+  const section = (doc: Record<string, unknown> | undefined, key: string) =>
+    (doc?.[key] ?? {}) as Record<string, unknown>;
   const config = {
     node_id: r.name,
     host: r.mgmt_address,
@@ -268,95 +275,28 @@ export async function startRouterAgent(state: TestbedState, r: RouterState): Pro
     data_dir: `${rdir}/data`,
     log_level: "info",
     shutdown_timeout_ms: 3000,
-    // Each router would be its own trust-domain issuer, so agents could not authenticate each
-    // other: the control channel runs on plain TCP here unless the caller provisions identity.
-    identity: { mesh_mtls: false },
     ...(state.config ?? {}),
+    ...own,
+    // The host collector reads the router's cgroup: CPU percent of its quota, memory of its limit.
+    mapek: {
+      ...(r.cgroup ? { cgroup: r.cgroup, cgroup_root: state.cgroups!.host.root } : {}),
+      ...section(state.config, "mapek"),
+      ...section(own, "mapek"),
+    },
     mesh: {
       backend: "native",
       interfaces: r.interfaces,
       router_address: r.router_address,
       ...state.mesh,
+      ...section(own, "mesh"),
     },
   };
   await Deno.writeTextFile(`${rdir}/config.json`, JSON.stringify(config, null, 2));
-  r.pid = await launchAgent(r, rdir);
+  r.pid = await launchAgent(r, rdir, {
+    flags: agentFlags(config),
+    cgroupHost: state.cgroups?.host,
+  });
   r.killed = false;
-}
-
-/**
- * Starts `main.ts server --config <rdir>/config.json` inside the router's namespace, detached in
- * its own session (so it outlives this process and can be killed as a power failure would), with
- * its log in `<rdir>/agent.log`. Returns the agent's PID.
- *
- * @param r the router
- * @param rdir the router's state directory holding config.json
- * @param options extra environment for the agent
- */
-export async function launchAgent(
-  r: RouterState,
-  rdir: string,
-  options: { env?: Record<string, string> } = {},
-): Promise<number> {
-  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const envs = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${q(v)}`);
-  const cmd = [
-    ...["ip", "netns", "exec", r.netns, "env"].map(q),
-    ...envs,
-    ...[Deno.execPath(), "run", ...AGENT_FLAGS, `${ROOT}main.ts`, "server", "--config"].map(q),
-    q(`${rdir}/config.json`),
-  ].join(" ");
-  await Deno.remove(`${rdir}/pid`).catch(() => {});
-  new Deno.Command("setsid", {
-    args: [
-      "sh",
-      "-c",
-      `echo $$ > ${q(rdir + "/pid")}; exec ${cmd} >>${q(rdir + "/agent.log")} 2>&1`,
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn().unref();
-  // setsid forks when the spawned process leads its group: the shell reports the real PID.
-  const until = performance.now() + 10_000;
-  let pid = NaN;
-  while (!(pid > 0) && performance.now() < until) {
-    await new Promise((res) => setTimeout(res, 20));
-    pid = Number(await Deno.readTextFile(`${rdir}/pid`).catch(() => ""));
-  }
-  if (!(pid > 0)) throw new Error(`Agent of ${r.name} did not start`);
-  return pid;
-}
-
-/** Waits until the router's API answers /health (any status). */
-export async function waitApi(
-  r: RouterState,
-  timeoutMs: number,
-  dir?: string,
-): Promise<void> {
-  const logTail = () => {
-    try {
-      const lines = Deno.readTextFileSync(`${dir}/${r.name}/agent.log`).trim().split("\n");
-      return `: ${lines.slice(-3).join(" | ")}`;
-    } catch {
-      return "";
-    }
-  };
-  const until = performance.now() + timeoutMs;
-  while (performance.now() < until) {
-    try {
-      const res = await fetch(`${r.api}/health`, { signal: AbortSignal.timeout(1000) });
-      await res.body?.cancel();
-      return;
-    } catch {
-      if (r.pid !== null && !(await alive(r.pid))) {
-        throw new Error(`Agent of ${r.name} exited${logTail()}`);
-      }
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  }
-  throw new Error(`Agent of ${r.name} did not answer within ${timeoutMs} ms${logTail()}`);
 }
 
 /**
@@ -379,6 +319,14 @@ export async function testbedDown(stateFile: string): Promise<{ removed: string[
     }
   });
   if (live.length > 0) await ipBatch(live.map((ns) => `netns del ${ns}`)).catch(() => {});
+  // Cgroups last: their processes are dead by now (any stragglers are killed), rmdir needs empty.
+  const cgroupDirsLeft = await removeCgroups([
+    ...state.routers.flatMap((r) => r.cgroup_dirs ?? []),
+    ...(state.cgroups?.parents ?? []),
+  ]);
+  if (cgroupDirsLeft.length) {
+    console.error(`testbed down: cgroups still busy: ${cgroupDirsLeft.join(", ")}`);
+  }
   // Root-side management veths vanish with their peers; delete any that did not.
   for (const r of state.routers) {
     await nsRunRoot(["link", "del", r.mgmt_root_if]);
@@ -438,6 +386,53 @@ export async function restore(state: TestbedState, a: string, b: string) {
   l.mode = "up";
 }
 
+/**
+ * Makes a link lossy: `percent` % of the packets arriving at router `at` from the other end are
+ * dropped at random (iptables `statistic` in the raw table, before routing, so probes and
+ * forwarded traffic alike; replies to `at` are lost too, so both ends see the loss). 0 removes it.
+ *
+ * @param state the running testbed
+ * @param at the router on whose side packets are dropped
+ * @param other the other end of the link
+ * @param percent 0 to 100
+ */
+export async function setLinkLoss(state: TestbedState, at: string, other: string, percent: number) {
+  if (!(percent >= 0 && percent <= 100)) {
+    throw new Error(`Invalid loss: ${percent} (a percentage from 0 to 100)`);
+  }
+  const l = link(state, at, other);
+  const rule = (op: "-A" | "-D", loss: { router: string; percent: number }) => {
+    const r = router(state, loss.router);
+    return nsRun(r.netns, [
+      "iptables",
+      "-w",
+      "-t",
+      "raw",
+      op,
+      "PREROUTING",
+      "-i",
+      l.a === loss.router ? l.a_if : l.b_if,
+      "-m",
+      "statistic",
+      "--mode",
+      "random",
+      "--probability",
+      String(loss.percent / 100),
+      "-j",
+      "DROP",
+    ]);
+  };
+  if (l.loss) await rule("-D", l.loss);
+  l.loss = null;
+  if (percent === 0) return;
+  const next = { router: at, percent };
+  const r = await rule("-A", next);
+  if (r.code !== 0) {
+    throw new Error(`iptables failed in ${router(state, at).netns}: ${r.stderr.trim()}`);
+  }
+  l.loss = next;
+}
+
 /** Stops a router entirely, as a power failure would: agent killed, all its links silent. */
 export async function kill(state: TestbedState, name: string) {
   const r = router(state, name);
@@ -465,6 +460,50 @@ export async function revive(state: TestbedState, name: string) {
   r.killed = false;
 }
 
+/** How a command started in a router connects its standard streams. */
+export interface ExecOptions {
+  stdin?: "null" | "inherit" | "piped";
+  stdout?: "null" | "inherit" | "piped";
+  stderr?: "null" | "inherit" | "piped";
+}
+
+/**
+ * Starts a command inside a router as one of its own processes would run: in its network
+ * namespace and its cgroup (joined before exec, so the router's host collector counts it and
+ * its children). The returned process has the command's PID; kill it to stop the command.
+ * Exit code 111 means the cgroup could not be joined.
+ *
+ * @param state the running testbed
+ * @param name the router
+ * @param argv the command and its arguments
+ * @param options standard streams (default: stdin null, output piped)
+ * @example
+ * ```ts
+ * const hog = execInRouter(state, "r1", ["sh", "-c", "while :; do :; done"], { stdout: "null" });
+ * hog.kill("SIGKILL");
+ * ```
+ */
+export function execInRouter(
+  state: TestbedState,
+  name: string,
+  argv: string[],
+  options: ExecOptions = {},
+): Deno.ChildProcess {
+  const r = router(state, name);
+  if (argv.length === 0) throw new Error(`No command to run in router ${name}`);
+  return new Deno.Command("sh", {
+    args: [
+      "-c",
+      `${joinCgroupScript(r.cgroup_dirs ?? [])}exec ip netns exec "$0" "$@"`,
+      r.netns,
+      ...argv,
+    ],
+    stdin: options.stdin ?? "null",
+    stdout: options.stdout ?? "piped",
+    stderr: options.stderr ?? "piped",
+  }).spawn();
+}
+
 /** The `testbed status --json` document. */
 export function statusDocument(state: TestbedState) {
   return {
@@ -474,7 +513,14 @@ export function statusDocument(state: TestbedState) {
       router_address: r.router_address,
       api: r.api,
       up: !r.killed,
+      cgroup: r.cgroup ?? null,
     })),
-    links: state.links.map((l) => ({ a: l.a, b: l.b, up: l.mode === "up", mode: l.mode })),
+    links: state.links.map((l) => ({
+      a: l.a,
+      b: l.b,
+      up: l.mode === "up",
+      mode: l.mode,
+      loss_percent: l.loss?.percent ?? 0,
+    })),
   };
 }
