@@ -1,25 +1,29 @@
 /**
- * `deno task bench:healing`: injects >= 50 faults (CPU hog, memory leak, killed service, lossy
- * link) into a netns router with its own cgroup and lets the MAPE-K loop heal them; reports
+ * `deno task bench:healing`: on the shared netns testbed (a triangle r1–r2–r3 of real agents,
+ * each router in its own cgroup: 0.5 core, 512 MiB), injects >= 50 faults (CPU hog, memory
+ * leak, killed service, lossy link) into r1 and lets its agent's MAPE-K loop heal them; reports
  * recovery rate and MTTR p50/p95 per fault kind (from injection to verified recovery, and from
- * detection to recovery), then counts actions during a window of normal operation (default
- * 5 minutes). Baseline in the same run: a plain watchdog (restart a service whose health check
- * fails, polled every second, no diagnosis) on the same killed-service faults — the only kind
- * it can heal at all. Writes bench/results/healing.json; the last line is that JSON.
+ * detection to recovery), actions the other routers took meanwhile, then counts actions on any
+ * router during a window of normal operation (default 5 minutes). Baseline in the same run: a
+ * plain watchdog (restart a service whose health check fails, polled every second, no
+ * diagnosis) on the same killed-service faults, with its service in r1's namespace and cgroup —
+ * the only kind it can heal at all. Writes bench/results/healing.json; the last line is that
+ * JSON.
  *
- * Environment: X0_BENCH_FAULTS (default 52), X0_BENCH_NORMAL_S (default 300).
+ * Environment: X0_BENCH_FAULTS (default 52), X0_BENCH_NORMAL_S (default 300),
+ * X0_BENCH_BASELINE_FAULTS (default 8).
  *
  * @module
  */
-import { checkService } from "../core/mapek/collectors/services.ts";
 import {
   EXPECTED_TYPE,
   type FaultKind,
-  type Rig,
-  rigUp,
-} from "../tests/core/mapek/fixtures/healing_rig.ts";
-import { labMissing } from "../tests/core/mapek/fixtures/router_lab.ts";
-import { configSchema } from "../core/config/schema.ts";
+  MEMORY_MIB,
+  rigMissing,
+  type TestbedRig,
+  testbedRigUp,
+} from "../tests/core/mapek/fixtures/testbed_rig.ts";
+import { execInRouter } from "../tests/testbed/testbed.ts";
 
 const FAULTS = Number(Deno.env.get("X0_BENCH_FAULTS") ?? 52);
 const NORMAL_S = Number(Deno.env.get("X0_BENCH_NORMAL_S") ?? 300);
@@ -38,7 +42,7 @@ function quantile(values: number[], q: number): number | null {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => console.error(`[bench:healing] ${msg}`);
 
-const missing = await labMissing();
+const missing = await rigMissing();
 if (missing) {
   console.error(`Cannot run bench:healing: needs ${missing}`);
   Deno.exit(1);
@@ -47,9 +51,10 @@ if (missing) {
 // Faults arrive here at about 11 per minute, above the default guard of 10 actions per minute;
 // the bench raises the guard (and reports it) and also waits past any guard that still holds.
 const MAX_ACTIONS = 30;
-const rig: Rig = await rigUp({
+const rig: TestbedRig = await testbedRigUp({
   mapek: { cooldown_ms: COOLDOWN_MS, max_actions_per_window: MAX_ACTIONS },
 });
+const r1 = rig.target;
 const perKind = Object.fromEntries(KINDS.map((k) => [k, {
   faults: 0,
   recovered: 0,
@@ -58,7 +63,9 @@ const perKind = Object.fromEntries(KINDS.map((k) => [k, {
   mttrDetect: [] as number[],
 }]));
 let normalActions: string[] = [];
+const otherActions: string[] = [];
 const baseline = { faults: 0, recovered: 0, mttr: [] as number[] };
+const faultsStarted = Date.now();
 try {
   // Warm-up: let the forest see healthy cycles before the first fault.
   await sleep(25_000);
@@ -68,7 +75,7 @@ try {
     const stats = perKind[kind];
     stats.faults++;
     const { at } = await rig.inject(kind, service);
-    const inc = await rig.waitIncident(EXPECTED_TYPE[kind], at, 60_000, { pastGuards: true });
+    const inc = await rig.waitIncident(r1, EXPECTED_TYPE[kind], at, 60_000, { pastGuards: true });
     const ok = inc?.outcome === "recovered";
     const right = ok &&
       (kind === "lossy_link"
@@ -91,52 +98,85 @@ try {
       }${ok ? ` in ${((Date.parse(inc!.recovered_at!) - at) / 1000).toFixed(2)} s` : ""}`,
     );
     if (!ok || !right) {
-      // Put the rig back so the next fault starts clean.
-      for (const s of ["alpha", "beta"]) await rig.mapek.supervisor.restart(s).catch(() => {});
+      // Put the router back so the next fault starts clean: its agent restarts killed services.
+      for (const s of ["alpha", "beta"]) {
+        const pid = await rig.servicePid(r1, s);
+        if (pid) Deno.kill(pid, "SIGKILL");
+      }
+      await sleep(COOLDOWN_MS + 3000);
     }
     await rig.clear(kind);
     await sleep(COOLDOWN_MS + 500);
     await rig.waitHealthy();
   }
 
+  // Actions the other routers took while r1 was being broken: the lossy link is seen from both
+  // ends (r2 moving its own routes off it is right); anything else is a false action.
+  for (const a of await rig.actionsSince(faultsStarted)) {
+    if (a.router === r1.name) continue;
+    if (a.router === rig.peer.name && a.incident.type === "network_loss") continue;
+    otherActions.push(`${a.router}:${a.incident.type}:${a.incident.target}`);
+  }
+
   log(`normal window: ${NORMAL_S} s without faults`);
   const since = Date.now();
   await sleep(NORMAL_S * 1000);
-  normalActions = (await rig.actionsSince(since)).map((i) => `${i.type}:${i.target}`);
+  normalActions = (await rig.actionsSince(since)).map((a) =>
+    `${a.router}:${a.incident.type}:${a.incident.target}`
+  );
 
-  // Baseline: the MAPE-K loop stops (and with it its services, which the watchdog restarts
-  // under the same supervisor); a watchdog restarts failed services.
-  await rig.scheduler.stop(10_000);
-  for (const s of rig.services) await rig.mapek.supervisor.restart(s.name);
-  await sleep(2000);
-  const services = configSchema.parse({
-    services: rig.services.map((s) => ({ name: s.name, http_url: `${s.url}/health` })),
-  }).services;
-  for (let i = 0; i < BASELINE_FAULTS; i++) {
-    const svc = services[i % services.length];
-    await sleep(500);
-    const pid = rig.mapek.supervisor.status(svc.name)!.pid!;
-    const at = Date.now();
-    Deno.kill(pid, "SIGKILL");
-    baseline.faults++;
-    const deadline = at + 40_000;
-    let restarted = false;
-    // The watchdog ticks once a second, like the loop, and restarts on a failed check.
-    while (Date.now() < deadline) {
-      await sleep(1000);
-      if (!restarted && !(await checkService(svc, rig.mapek.supervisor)).up) {
-        await rig.mapek.supervisor.restart(svc.name);
-        restarted = true;
-      }
-      if (restarted && (await checkService(svc, rig.mapek.supervisor)).up) {
-        baseline.recovered++;
-        baseline.mttr.push((Date.now() - at) / 1000);
-        break;
+  // Baseline: a watchdog in this process health-checks a third service, started in r1's
+  // namespace and cgroup (not known to the agent), and restarts it when a check fails.
+  const port = rig.services.at(-1)!.port + 1;
+  const url = `${r1.api.replace(/:\d+$/, "")}:${port}/health`;
+  const service = new URL("../tests/core/mapek/fixtures/fault_service.ts", import.meta.url)
+    .pathname;
+  const startGamma = () =>
+    execInRouter(rig.state, r1.name, [Deno.execPath(), "run", "--allow-net", service, `${port}`], {
+      stdout: "null",
+      stderr: "null",
+    });
+  const healthy = async () => {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(500) });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  };
+  let gamma = startGamma();
+  try {
+    for (let i = 0; i < 150 && !(await healthy()); i++) await sleep(100);
+    for (let i = 0; i < BASELINE_FAULTS; i++) {
+      await sleep(500);
+      const at = Date.now();
+      gamma.kill("SIGKILL");
+      await gamma.status;
+      baseline.faults++;
+      const deadline = at + 40_000;
+      let restarted = false;
+      // The watchdog ticks once a second, like the loop, and restarts on a failed check.
+      while (Date.now() < deadline) {
+        await sleep(1000);
+        if (!restarted && !(await healthy())) {
+          gamma = startGamma();
+          restarted = true;
+        }
+        if (restarted && (await healthy())) {
+          baseline.recovered++;
+          baseline.mttr.push((Date.now() - at) / 1000);
+          break;
+        }
       }
     }
+  } finally {
+    try {
+      gamma.kill("SIGKILL");
+    } catch { /* gone */ }
+    await gamma.status;
   }
 } finally {
-  await rig.mapek.supervisor.stop();
   await rig.stop();
 }
 
@@ -148,6 +188,8 @@ const baselineP50 = quantile(baseline.mttr, 0.5);
 const result = {
   bench: "healing",
   at: new Date().toISOString(),
+  testbed: "ring:3 netns testbed, one agent per router, faults in r1",
+  router_cgroup: { cpu_cores: 0.5, memory_mib: MEMORY_MIB },
   interval_ms: 1000,
   cooldown_ms: COOLDOWN_MS,
   max_actions_per_window: MAX_ACTIONS,
@@ -162,6 +204,8 @@ const result = {
   recovery_rate_total: Math.round((totalRecovered / Math.max(1, totalFaults)) * 1000) / 1000,
   false_actions: normalActions.length,
   false_action_targets: normalActions,
+  other_router_actions: otherActions.length,
+  other_router_action_targets: otherActions,
   normal_window_s: NORMAL_S,
   mttr_p50_s: by((k) => quantile(perKind[k].mttrInject, 0.5)),
   mttr_p95_s: by((k) => quantile(perKind[k].mttrInject, 0.95)),
@@ -180,7 +224,7 @@ const result = {
 console.log(
   `faults ${totalFaults}, recovered ${totalRecovered} (${
     (result.recovery_rate_total * 100).toFixed(1)
-  } %), false actions ${result.false_actions} in ${NORMAL_S} s`,
+  } %), false actions ${result.false_actions} in ${NORMAL_S} s, other routers acted ${otherActions.length}x`,
 );
 for (const k of KINDS) {
   console.log(

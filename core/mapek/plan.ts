@@ -80,6 +80,23 @@ export interface Planner {
   acted(target: string): void;
 }
 
+/**
+ * Share of the node's CPU use below which a service is not taken for the cause of High CPU:
+ * restarting an idle service does not relieve a CPU hogged by something the agent does not run.
+ */
+export const CPU_CULPRIT_SHARE = 0.25;
+
+/**
+ * Cores the node is using now, from the host sample: cpu_percent of its quota (cgroup mode,
+ * `cpu_limit_cores`) or of all CPUs (`cpus`); undefined when the sample does not say.
+ */
+function nodeCores(snapshot: Snapshot): number | undefined {
+  const host = snapshot.samples.find((s) => s.collector === "host")?.values;
+  const cores = host?.cpu_limit_cores ?? host?.cpus;
+  if (host?.cpu_percent === undefined || cores === undefined) return undefined;
+  return (host.cpu_percent / 100) * cores;
+}
+
 /** The policy chain for a diagnosis, before history and guards. */
 export function policyChain(
   diagnosis: Diagnosis,
@@ -112,6 +129,17 @@ export function policyChain(
         : none("service has no restart method");
     case "high_cpu": {
       const svc = top("cpu_percent");
+      const used = nodeCores(snapshot);
+      const svcCores =
+        (snapshot.samples.find((s) => s.collector === "services" && s.target === svc)?.values
+          .cpu_percent ?? 0) / 100;
+      if (svc && used !== undefined && used > 0 && svcCores / used < CPU_CULPRIT_SHARE) {
+        return none(
+          `no restartable service is the cause: ${svc} uses ${
+            Math.round((svcCores / used) * 100)
+          } % of the node's CPU`,
+        );
+      }
       return svc
         ? [{ kind: "restart_service", target: svc, reason: "highest CPU consumer" }]
         : none("no restartable service to relieve CPU");

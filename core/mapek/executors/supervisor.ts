@@ -94,7 +94,9 @@ export function createSupervisor(
   }
   const graceMs = options.graceMs ?? 2000;
   let procsFiles: string | undefined;
-  if (options.cgroup) {
+  // Children inherit the agent's cgroup: join only when the agent runs outside it (the
+  // testbed starts agents inside their router's cgroup, so no shell is needed there).
+  if (options.cgroup && !insideCgroup(options.cgroup, options.cgroupRoot)) {
     const p = cgroupPaths(options.cgroup, options.cgroupRoot);
     procsFiles = [...new Set([p.cpu, p.cpuQuota, p.memory])].map((d) => `${d}/cgroup.procs`)
       .join(":");
@@ -209,6 +211,42 @@ export function createSupervisor(
       if (options.kv) await options.kv.delete([...PID_KEY]).catch(() => {});
     },
   };
+}
+
+/**
+ * Whether this process already is in `cgroup` for CPU and memory (per /proc/self/cgroup: the
+ * v2 line, or the v1 cpu, cpuacct and memory lines). False when that cannot be read.
+ *
+ * @param cgroup absolute cgroup path
+ * @param root the hierarchy mount point (decides v1 or v2)
+ */
+export function insideCgroup(cgroup: string, root?: string): boolean {
+  let text: string;
+  try {
+    text = readKernelFile("/proc/self/cgroup");
+  } catch {
+    return false;
+  }
+  return cgroupMembership(text, cgroupPaths(cgroup, root).version, cgroup);
+}
+
+/**
+ * Whether a /proc/<pid>/cgroup text puts the process in `cgroup` for CPU and memory.
+ *
+ * @param text the file's content
+ * @param version the hierarchy version in use
+ * @param cgroup absolute cgroup path
+ */
+export function cgroupMembership(text: string, version: 1 | 2, cgroup: string): boolean {
+  const want = cgroup.replace(/(.)\/+$/, "$1");
+  const rows = text.split("\n").filter(Boolean).map((l) => {
+    const [id, controllers, ...path] = l.split(":");
+    return { id, controllers: controllers.split(","), path: path.join(":") };
+  });
+  if (version === 2) return rows.some((r) => r.id === "0" && r.path === want);
+  return ["cpu", "cpuacct", "memory"].every((c) =>
+    rows.some((r) => r.controllers.includes(c) && r.path === want)
+  );
 }
 
 /** Kills children recorded by a previous agent run that are still alive with the same executable. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { clearCache } from "../../../core/mapek/executors/cache.ts";
 import { deletePod } from "../../../core/mapek/executors/kubernetes.ts";
 import { routeControl } from "../../../core/mapek/executors/route.ts";
-import { createSupervisor } from "../../../core/mapek/executors/supervisor.ts";
+import { cgroupMembership, createSupervisor } from "../../../core/mapek/executors/supervisor.ts";
 import { restartUnit } from "../../../core/mapek/executors/systemd.ts";
 import { configSchema } from "../../../core/config/schema.ts";
 import { labMissing, labUp, sh, skipOrFail } from "./fixtures/router_lab.ts";
@@ -180,6 +180,21 @@ Deno.test("supervised services run inside the configured cgroup", async () => {
     await sup.stop();
     for (const d of dirs) await sh("rmdir", [d]).catch(() => {});
   }
+});
+
+Deno.test("cgroupMembership() needs the v2 line, or all of cpu, cpuacct and memory on v1", () => {
+  const v1 = "9:name=systemd:/\n4:memory:/x0tb1/r1\n2:cpuacct:/x0tb1/r1\n1:cpu:/x0tb1/r1\n0::/\n";
+  assert.equal(cgroupMembership(v1, 1, "/x0tb1/r1"), true);
+  assert.equal(cgroupMembership(v1, 1, "/x0tb1/r1/"), true);
+  assert.equal(cgroupMembership(v1, 1, "/x0tb1"), false);
+  assert.equal(
+    cgroupMembership(v1.replace("4:memory:/x0tb1/r1", "4:memory:/"), 1, "/x0tb1/r1"),
+    false,
+  );
+  assert.equal(cgroupMembership("4:memory:/a\n3:cpu,cpuacct:/a\n", 1, "/a"), true);
+  assert.equal(cgroupMembership(v1, 2, "/x0tb1/r1"), false);
+  assert.equal(cgroupMembership("0::/x0tb1/r1\n", 2, "/x0tb1/r1"), true);
+  assert.equal(cgroupMembership("0::/x0tb1/r10\n", 2, "/x0tb1/r1"), false);
 });
 
 Deno.test("routeControl() moves kernel routes to the backup, isolates the link and restores both (netns lab)", async () => {

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { configSchema } from "../../../core/config/schema.ts";
 import type { Diagnosis } from "../../../core/mapek/analyze.ts";
 import type { Snapshot } from "../../../core/mapek/monitor.ts";
-import { createPlanner, type PlannerOptions, policyChain } from "../../../core/mapek/plan.ts";
+import {
+  CPU_CULPRIT_SHARE,
+  createPlanner,
+  type PlannerOptions,
+  policyChain,
+} from "../../../core/mapek/plan.ts";
 
 const services = configSchema.parse({
   services: [
@@ -86,6 +91,32 @@ Deno.test("policyChain() maps each diagnosis to its action chain and picks the r
     ["no_action:r1"],
   );
   assert.deepEqual(chain({ type: "anomaly" }), ["no_action:r1"]);
+});
+
+Deno.test("policyChain() restarts for High CPU only a service that carries a real share of the node's CPU", () => {
+  const withHost = (values: Record<string, number>): Snapshot => ({
+    ...snapshot,
+    samples: [{ collector: "host", target: "node", at: 0, values }, ...snapshot.samples],
+  });
+  const chain = (snap: Snapshot) =>
+    policyChain(diag({}), snap, { services, cacheClear: true }).map((a) => `${a.kind}:${a.target}`);
+  // cgroup mode: 95 % of a 1-core quota; db uses 0.70 core (74 %) -> db is the cause.
+  assert.deepEqual(chain(withHost({ cpu_percent: 95, cpu_limit_cores: 1 })), [
+    "restart_service:db",
+  ]);
+  // host mode: 95 % of 8 CPUs = 7.6 cores; db's 0.70 core is 9 % -> something else hogs the CPU.
+  assert.deepEqual(chain(withHost({ cpu_percent: 95, cpus: 8 })), ["no_action:r1"]);
+  // Without the node's usage the busiest restartable service is still the guess.
+  assert.deepEqual(chain(withHost({ memory_percent: 10 })), ["restart_service:db"]);
+  // Reference: the culprit test is exactly share >= CPU_CULPRIT_SHARE.
+  for (const cores of [0.5, 1, 2, 2.8, 2.81, 4, 16]) {
+    const share = 0.7 / (0.95 * cores);
+    assert.deepEqual(
+      chain(withHost({ cpu_percent: 95, cpu_limit_cores: cores })),
+      [share >= CPU_CULPRIT_SHARE ? "restart_service:db" : "no_action:r1"],
+      `quota ${cores}`,
+    );
+  }
 });
 
 Deno.test("plan() does not act below the confidence floor", async () => {

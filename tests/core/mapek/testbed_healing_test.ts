@@ -7,9 +7,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { link, router, testbedDown, testbedUp } from "../../testbed/testbed.ts";
+import { missingForNetns, skipOrFail } from "../../testbed/harness.ts";
+import { must } from "../../testbed/netns.ts";
+import { link, router, setLinkLoss, testbedDown, testbedUp } from "../../testbed/testbed.ts";
 import { parseTopology } from "../../testbed/topology.ts";
-import { labMissing, sh, skipOrFail } from "./fixtures/router_lab.ts";
 
 async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
   const deadline = Date.now() + ms;
@@ -25,7 +26,7 @@ const getJson = async (url: string) =>
   await (await fetch(url, { signal: AbortSignal.timeout(2000) })).json();
 
 Deno.test("agents on the netns testbed heal a lossy link measured by the mesh prober: routes move to the backup and come back", async (t) => {
-  const missing = await labMissing();
+  const missing = await missingForNetns();
   if (missing) return skipOrFail(`testbed healing needs ${missing}`);
   const dir = await Deno.makeTempDir({ prefix: "x0mk-tb-" });
   const stateFile = `${dir}/state.json`;
@@ -35,28 +36,10 @@ Deno.test("agents on the netns testbed heal a lossy link measured by the mesh pr
     const l = link(state, "r1", "r2");
     const r1If = l.a === "r1" ? l.a_if : l.b_if;
     const viaDev = async () => {
-      const out = await sh("ip", ["-n", r1.netns, "-j", "route", "get", r2.router_address]);
+      const out = await must("ip", ["-n", r1.netns, "-j", "route", "get", r2.router_address]);
       return (JSON.parse(out)[0] as { dev: string }).dev;
     };
-    const drop = (op: "-A" | "-D") =>
-      sh("ip", [
-        "netns",
-        "exec",
-        r1.netns,
-        "iptables",
-        op,
-        "INPUT",
-        "-i",
-        r1If,
-        "-m",
-        "statistic",
-        "--mode",
-        "random",
-        "--probability",
-        "0.3",
-        "-j",
-        "DROP",
-      ]);
+    const drop = (op: "-A" | "-D") => setLinkLoss(state, "r1", "r2", op === "-A" ? 30 : 0);
 
     await t.step("the mesh converges and a quiet period gives no incident", async () => {
       await until(
