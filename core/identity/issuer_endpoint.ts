@@ -36,7 +36,7 @@ import { generateKeyPair } from "./keys.ts";
 import { listenRotating, presentedChain } from "./mtls_https.ts";
 import { type RotatingSvidSource, rotatingSvidSource } from "./rotation.ts";
 import { spiffeIdFromParts } from "./spiffe_id.ts";
-import { chainToPem, type X509Svid } from "./svid.ts";
+import { chainToPem, DEFAULT_SVID_TTL_MS, issueX509Svid, type X509Svid } from "./svid.ts";
 import { SvidRejectedError, validateX509Svid } from "./svid_validation.ts";
 
 const log = getLogger(["x0", "identity", "issuer"]);
@@ -82,11 +82,18 @@ export interface IssuerEndpointOptions {
   authorizeRenewal?: Authorizer;
 }
 
-/** The endpoint's certificate: the issuer's SVID lifetime, rotated at half-life. */
+/**
+ * The endpoint's certificate, rotated at half-life. It lives 1 h whatever the SVID lifetime of
+ * members (the node holds the CA key anyway, so a shorter one buys nothing), which keeps the
+ * issuer from signing for itself every few seconds in meshes with very short SVIDs.
+ */
 async function endpointSvid(issuer: BuiltinIssuer, nodeName: string): Promise<X509Svid> {
   const id = spiffeIdFromParts(issuer.trustDomain, ISSUER_PATH_PREFIX.slice(1), nodeName);
   const keys = await generateKeyPair();
-  const leaf = await issuer.issue(id.uri, keys.publicKey);
+  const leaf = await issueX509Svid(issuer.ca, id.uri, {
+    publicKey: keys.publicKey,
+    ttlMs: DEFAULT_SVID_TTL_MS,
+  });
   // The CA travels with the leaf: a joining node has nothing but the CA's hash to check.
   return { id, chain: [leaf, issuer.ca.cert], privateKey: keys.privateKey };
 }
