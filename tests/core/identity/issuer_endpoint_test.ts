@@ -184,6 +184,10 @@ Deno.test("issuer TLS endpoint: join over server-authenticated TLS (CA pinned), 
       const renewed = await renewWithIssuer(url, member!, issuer.bundle());
       assert.equal(renewed.svid.id.uri, "spiffe://mesh.test/node/m1");
       assert.notEqual(renewed.svid.chain[0].serialNumber, member!.chain[0].serialNumber);
+      // The renewed SVID authenticates the next renewal.
+      const again = await renewWithIssuer(url, renewed.svid, issuer.bundle());
+      assert.equal(again.svid.id.uri, "spiffe://mesh.test/node/m1");
+      assert.notEqual(again.svid.chain[0].serialNumber, renewed.svid.chain[0].serialNumber);
     });
 
     await t.step("renew without a client certificate is refused (401 no_certificate)", async () => {
