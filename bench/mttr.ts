@@ -22,14 +22,17 @@
  * --x0-probe-fast MS:DEAD_PROBES (off by default: the Deno prober alone at fast timers, keys
  *   `x0_probe_fast_*`)
  * --babeld-default-cuts N (5) --babeld-default-kills N (2) --no-babeld-default (skips the slow
- *   default-timer run, ~5 minutes) --no-babeld --out FILE
+ *   default-timer run, ~5 minutes) --no-babeld --out FILE --mtls (agents' control channel over
+ *   mTLS with probe and helper HMAC; default plain TCP, helper unauthenticated, like babeld)
  *
  * @module
  */
 import { parseTopology } from "../tests/testbed/topology.ts";
 import {
+  AGENT_FLAGS,
   cut,
   kill,
+  provisionIdentities,
   restore,
   revive,
   startRouterAgent,
@@ -37,7 +40,6 @@ import {
   type TestbedState,
   testbedUp,
 } from "../tests/testbed/testbed.ts";
-import { AGENT_FLAGS } from "../tests/testbed/testbed.ts";
 import { nsRun, pool } from "../tests/testbed/netns.ts";
 import { ensureLivenessBinary } from "../native/ensure_built.ts";
 import { forwardingPath } from "../tests/testbed/traffic.ts";
@@ -65,6 +67,11 @@ const BABELD_DEFAULT_KILLS = intFlag("babeld-default-kills", 2);
 const RATE = intFlag("rate", 1000);
 const WITH_BABELD = !Deno.args.includes("--no-babeld");
 const WITH_BABELD_DEFAULT = !Deno.args.includes("--no-babeld-default");
+/**
+ * Control channel over mTLS (identities provisioned, probe and helper HMAC on) instead of plain
+ * TCP. Off by default: the committed results and the default-timer keys are on plain TCP.
+ */
+const MTLS = Deno.args.includes("--mtls");
 const OUT = flag("out", `${HERE}results/mttr.json`);
 /** Probe interval and dead probes of a prober-only fast run ("off" skips it). */
 const X0_PROBE_FAST_SPEC = flag("x0-probe-fast", "off");
@@ -139,6 +146,9 @@ function x0Mesh(
     name: `x0tta6bl4 (${name.length ? name.join("; ") : "default timers"})`,
     mesh,
     async start(state) {
+      // One trust domain for all routers, so the mTLS control channel (and with it the probe and
+      // liveness-helper HMAC) works as deployed.
+      if (MTLS) await provisionIdentities(state);
       await pool(state.routers, 20, (r) => startRouterAgent(state, r));
     },
     async restart(state, name) {
@@ -212,7 +222,14 @@ function babeldMesh(helloS: number | null, holdMs: number, settleMs: number): Me
  * and cgroup v1 RT group scheduling would refuse the liveness helper SCHED_FIFO).
  */
 function upOptions(stateFile: string, mesh?: Record<string, unknown>) {
-  const options = { stateFile, agent: "none" as const, mesh, cgroups: false as const };
+  const identity = MTLS ? { mesh_mtls: true } : { mesh_mtls: false };
+  const options = {
+    stateFile,
+    agent: "none" as const,
+    mesh,
+    config: { identity },
+    cgroups: false as const,
+  };
   return options;
 }
 
@@ -573,6 +590,7 @@ if (import.meta.main) {
     const x0 = await scenario(x0Mesh(), CUTS, KILLS, `${tmp}/x0.json`);
     const out: Record<string, unknown> = {
       topology: `grid:${GRID}`,
+      control_channel: MTLS ? "mtls" : "tcp",
       rate_pps: RATE,
       cuts: x0.cutMs.length,
       kills: x0.killMs.length,
