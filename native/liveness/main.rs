@@ -9,6 +9,7 @@
 //! digests (cross-checked against WebCrypto by the tests).
 
 mod control;
+mod keys;
 mod monitor;
 mod packet;
 mod rng;
@@ -25,20 +26,14 @@ use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::unix::io::{AsRawFd, FromRawFd};
 use std::time::{Duration, Instant};
 
-/// After a key roll, the old key is still accepted this long.
-const PREV_KEY_ACCEPT: Duration = Duration::from_secs(10);
-/// After a key roll, an Up link keeps sending with the old key this long (or until the peer
-/// is heard with the new one), so the two ends may install the new key at different moments.
-const PREV_KEY_SEND: Duration = Duration::from_secs(2);
-
 struct Link {
     local: Ipv4Addr,
     iface: String,
     sock: Option<UdpSocket>,
     bind_error: Option<String>,
     retry_at: Instant,
-    key: Option<Vec<u8>>,
-    prev: Option<(Vec<u8>, Instant, Instant)>,
+    /// None: an unauthenticated link.
+    keys: Option<keys::Keys>,
     mon: Monitor,
     seq: u32,
     next_tx: Instant,
@@ -102,8 +97,7 @@ impl Helper {
                         sock: None,
                         bind_error: None,
                         retry_at: now,
-                        key,
-                        prev: None,
+                        keys: key.map(keys::Keys::new),
                         mon: Monitor::default(),
                         seq: 0,
                         next_tx: now + first,
@@ -113,19 +107,18 @@ impl Helper {
                 let mode = if authenticated { "hmac-sha256" } else { "UNAUTHENTICATED" };
                 say(&format!("linked {} {}", peer, mode));
             }
-            Ok(Command::Key { peer, key }) => match self.links.get_mut(&peer) {
-                Some(l) if l.key.is_some() => {
-                    if l.key.as_ref() != Some(&key) {
-                        let old = l.key.replace(key).unwrap();
-                        let send_until =
-                            if l.mon.verdict == Verdict::Up { now + PREV_KEY_SEND } else { now };
-                        l.prev = Some((old, now + PREV_KEY_ACCEPT, send_until));
+            Ok(Command::Key { peer, key }) => {
+                let now_us = self.us(now);
+                match self.links.get_mut(&peer) {
+                    Some(l) if l.keys.is_some() => {
+                        let up = l.mon.verdict == Verdict::Up;
+                        l.keys.as_mut().unwrap().roll(key, now_us, up);
+                        say(&format!("keyed {}", peer));
                     }
-                    say(&format!("keyed {}", peer));
+                    Some(_) => say(&format!("error key {}: link is unauthenticated", peer)),
+                    None => say(&format!("error key {}: no such link", peer)),
                 }
-                Some(_) => say(&format!("error key {}: link is unauthenticated", peer)),
-                None => say(&format!("error key {}: no such link", peer)),
-            },
+            }
             Ok(Command::Unlink { peer }) => {
                 self.links.remove(&peer);
                 say(&format!("unlinked {}", peer));
@@ -156,7 +149,7 @@ impl Helper {
                 };
                 format!(
                     "{{\"peer\":\"{}\",\"local\":\"{}\",\"iface\":\"{}\",\"verdict\":\"{}\",\"bound\":{},\"authenticated\":{}}}",
-                    p, l.local, l.iface, v, l.sock.is_some(), l.key.is_some()
+                    p, l.local, l.iface, v, l.sock.is_some(), l.keys.is_some()
                 )
             })
             .collect();
@@ -214,32 +207,30 @@ impl Helper {
                     self.c.source += 1;
                     continue;
                 }
-                let prev_ok = l.prev.as_ref().filter(|p| now < p.1).map(|p| p.0.as_slice());
-                let mut keys: Vec<&[u8]> = Vec::with_capacity(2);
-                if let Some(k) = &l.key {
-                    keys.push(k);
-                    keys.extend(prev_ok);
-                }
-                match packet::decode(&buf[..n], &keys, *peer, l.local) {
-                    Ok(p) => {
-                        // Heard with the new key: the peer has it, stop sending the old one.
-                        if l.prev.is_some() && keys.len() == 2 {
-                            let cur = l.key.as_deref().unwrap();
-                            if packet::decode(&buf[..n], &[cur], *peer, l.local).is_ok() {
-                                if let Some(pr) = l.prev.as_mut() {
-                                    pr.2 = now;
-                                }
-                            }
+                // The current key first: hearing it tells us the peer has it.
+                let wire = &buf[..n];
+                let decoded = match &mut l.keys {
+                    None => packet::decode(wire, &[], *peer, l.local),
+                    Some(k) => match packet::decode(wire, &[k.current()], *peer, l.local) {
+                        Ok(p) => {
+                            k.heard_current();
+                            Ok(p)
                         }
-                        match l.mon.on_packet(now_us, &p) {
-                            Heard::Replay => self.c.replay += 1,
-                            Heard::NewSession => {
-                                self.c.sessions += 1;
-                                self.c.rx += 1;
-                            }
-                            Heard::Fresh => self.c.rx += 1,
+                        Err(Reject::Auth) if !k.old(now_us).is_empty() => {
+                            packet::decode(wire, &k.old(now_us), *peer, l.local)
                         }
-                    }
+                        Err(e) => Err(e),
+                    },
+                };
+                match decoded {
+                    Ok(p) => match l.mon.on_packet(now_us, &p) {
+                        Heard::Replay => self.c.replay += 1,
+                        Heard::NewSession => {
+                            self.c.sessions += 1;
+                            self.c.rx += 1;
+                        }
+                        Heard::Fresh => self.c.rx += 1,
+                    },
                     Err(r) => {
                         self.c.rejected[Reject::ALL.iter().position(|x| *x == r).unwrap()] += 1;
                         if r == Reject::Auth
@@ -262,10 +253,7 @@ impl Helper {
         let l = self.links.get_mut(&peer).unwrap();
         l.seq = l.seq.wrapping_add(1);
         let p = Packet { hear: l.mon.hearing(now_us, &t), session, seq: l.seq };
-        let key = match &l.prev {
-            Some((old, _, send_until)) if now < *send_until => Some(old.as_slice()),
-            _ => l.key.as_deref(),
-        };
+        let key = l.keys.as_ref().map(|k| k.sending(now_us));
         let wire = packet::encode(&p, key, l.local, peer);
         if let Some(s) = &l.sock {
             // EPERM/ENETUNREACH while a link is cut are expected: silence is the verdict's input.

@@ -28,16 +28,22 @@ const link: MeshInterface = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const port = () => 20000 + Math.floor(Math.random() * 20000);
 
-/** A ProbeAuth with one HMAC key per peer (as the identity keyring provides). */
-async function fakeAuth(): Promise<ProbeAuth> {
-  const key = await crypto.subtle.importKey(
+const hmacKey = () =>
+  crypto.subtle.importKey(
     "raw",
     crypto.getRandomValues(new Uint8Array(32)),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],
   );
+
+/** A ProbeAuth with one HMAC key per peer (as the identity keyring provides); `roll` replaces it. */
+async function fakeAuth(): Promise<ProbeAuth & { roll(): Promise<void> }> {
+  let key = await hmacKey();
   return {
+    async roll() {
+      key = await hmacKey();
+    },
     has: (p) => p === PEER,
     async seal(_p, payload) {
       const tag = new Uint8Array(await crypto.subtle.sign("HMAC", key, new Uint8Array(payload)));
@@ -186,6 +192,41 @@ Deno.test("liveness helper: authenticated hellos signed with WebCrypto verify; f
       await r.hellos({ key, ms: 150 });
       assert.equal(r.fast.verdict(PEER), "up");
     });
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("liveness helper: a key roll (new mTLS session) on an up link never takes it down", async (t) => {
+  const auth = await fakeAuth();
+  const r = await run({ auth });
+  try {
+    const k1 = fromHex(await livenessKey(auth, PEER));
+    await r.hellos({ key: k1, ms: 150 });
+    assert.equal(r.fast.verdict(PEER), "up");
+    await auth.roll();
+    const k2 = fromHex(await livenessKey(auth, PEER));
+    const tagged = async (key: Uint8Array) => {
+      const got = r.peer.received.at(-1)!;
+      const v = new DataView(got.buffer, got.byteOffset);
+      const again = await encodeLiveness(
+        { hear: (got[5] & 2) === 2, session: v.getUint32(8), seq: v.getUint32(12) },
+        { key, from: LOCAL, to: PEER },
+      );
+      return again.every((b, i) => b === got[i]);
+    };
+    await t.step("the peer still on the old key: accepted, and we keep sending it", async () => {
+      // Long enough for the agent's key poll (250 ms) to hand the helper the new key.
+      await r.hellos({ key: k1, ms: 600 });
+      assert.equal(r.fast.verdict(PEER), "up");
+      assert.ok(await tagged(k1), "helper switched keys before the peer did");
+    });
+    await t.step("the peer on the new key: accepted, and we switch to it", async () => {
+      await r.hellos({ key: k2, ms: 150 });
+      assert.equal(r.fast.verdict(PEER), "up");
+      assert.ok(await tagged(k2), "helper still sends the old key");
+    });
+    assert.deepEqual(r.events.map((e) => e.verdict), ["up"]);
   } finally {
     await r.close();
   }
