@@ -30,13 +30,23 @@ export interface CgroupLimits {
   cpu_cores?: number | null;
   /** Memory limit in MiB (the collector reports memory percent of this). */
   memory_mib?: number | null;
+  /**
+   * CPU weight relative to a plain process (1 = default: v1 cpu.shares 1024, v2 cpu.weight 100).
+   * A router that must reach its quota on a busy shared host (fault tests) gets more; the quota
+   * still caps it.
+   */
+  cpu_weight?: number | null;
 }
 
 /**
  * Default limits: one core (a one-thread busy loop saturates it; an agent alone is never
  * throttled by it) and 768 MiB.
  */
-export const DEFAULT_LIMITS: Required<CgroupLimits> = { cpu_cores: 1, memory_mib: 768 };
+export const DEFAULT_LIMITS: Required<CgroupLimits> = {
+  cpu_cores: 1,
+  memory_mib: 768,
+  cpu_weight: null,
+};
 
 /**
  * Realtime budget per router on cgroup v1 (µs per second): a new v1 cpu group has none, which
@@ -141,6 +151,10 @@ export async function createRouterCgroups(
 ): Promise<{ parents: string[]; routers: Map<string, { cgroup: string; dirs: string[] }> }> {
   const cores = limits.cpu_cores === undefined ? DEFAULT_LIMITS.cpu_cores : limits.cpu_cores;
   const mib = limits.memory_mib === undefined ? DEFAULT_LIMITS.memory_mib : limits.memory_mib;
+  const weight = limits.cpu_weight ?? null;
+  if (weight !== null && !(weight >= 0.01 && weight <= 100)) {
+    throw new Error(`Invalid cgroup cpu_weight: ${weight} (0.01 to 100)`);
+  }
   const parents = cgroupDirs(host, `/${prefix}`);
   const lines: string[] = ["set -e"];
   for (const p of parents) lines.push(`mkdir -p ${shq(p)}`);
@@ -165,6 +179,7 @@ export async function createRouterCgroups(
     if (host.version === 2) {
       if (cores !== null) w(`${dirs[0]}/cpu.max`, `"${Math.round(cores * 100_000)} 100000"`);
       if (mib !== null) w(`${dirs[0]}/memory.max`, String(mib * 2 ** 20));
+      if (weight !== null) w(`${dirs[0]}/cpu.weight`, String(Math.round(weight * 100)));
     } else {
       const cpuDir = `${host.cpuMount}${cgroup}`;
       const memDir = `${host.memoryMount}${cgroup}`;
@@ -173,6 +188,7 @@ export async function createRouterCgroups(
         w(`${cpuDir}/cpu.cfs_quota_us`, String(Math.round(cores * 100_000)));
       }
       if (mib !== null) w(`${memDir}/memory.limit_in_bytes`, String(mib * 2 ** 20));
+      if (weight !== null) w(`${cpuDir}/cpu.shares`, String(Math.round(weight * 1024)));
       lines.push(
         `echo ${RT_RUNTIME_US} > ${shq(`${cpuDir}/cpu.rt_runtime_us`)} 2>/dev/null || true`,
       );

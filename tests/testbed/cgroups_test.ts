@@ -55,17 +55,26 @@ Deno.test("testbed routers get their own cgroups; execInRouter runs inside the r
     const state = await testbedUp(parseTopology("line:2"), {
       stateFile,
       agent: "none",
-      cgroups: { cpu_cores: 0.5 },
+      cgroups: { cpu_cores: 0.5, cpu_weight: 2 },
     });
     const r1 = router(state, "r1"), r2 = router(state, "r2");
 
     await t.step(
-      "each router has /<prefix>/<router> in every hierarchy, shown in status",
+      "each router has /<prefix>/<router> in every hierarchy with its limits, shown in status",
       async () => {
         for (const r of [r1, r2]) {
           assert.equal(r.cgroup, `/${state.prefix}/${r.name}`);
           assert.deepEqual(r.cgroup_dirs, cgroupDirs(host, r.cgroup!));
           for (const d of r.cgroup_dirs!) assert.ok(await exists(d), d);
+        }
+        const cat = async (f: string) => (await run("cat", [f])).stdout.trim();
+        const cpuDir = `${host.cpuMount}${r1.cgroup}`;
+        if (host.version === 1) {
+          assert.equal(await cat(`${cpuDir}/cpu.cfs_quota_us`), "50000");
+          assert.equal(await cat(`${cpuDir}/cpu.shares`), "2048");
+        } else {
+          assert.equal(await cat(`${cpuDir}/cpu.max`), "50000 100000");
+          assert.equal(await cat(`${cpuDir}/cpu.weight`), "200");
         }
         assert.deepEqual(statusDocument(state).routers.map((r) => r.cgroup), [
           r1.cgroup,
@@ -119,6 +128,24 @@ Deno.test("testbed routers get their own cgroups; execInRouter runs inside the r
       hog = undefined;
       for (const d of dirs) assert.ok(!(await exists(d)), `${d} still exists`);
     });
+
+    await t.step(
+      "after a crash that lost the namespaces, up on the same state file first removes the old cgroups",
+      async () => {
+        const old = await testbedUp(parseTopology("line:2"), { stateFile, agent: "none" });
+        const sleeper = execInRouter(old, "r1", ["sleep", "60"], {
+          stdout: "null",
+          stderr: "null",
+        });
+        for (const r of old.routers) await run("ip", ["netns", "del", r.netns]);
+        const next = await testbedUp(parseTopology("line:2"), { stateFile, agent: "none" });
+        await sleeper.status;
+        for (const d of [...router(old, "r1").cgroup_dirs!, ...old.cgroups!.parents]) {
+          assert.ok(!(await exists(d)), `${d} still exists`);
+        }
+        for (const d of router(next, "r1").cgroup_dirs!) assert.ok(await exists(d), d);
+      },
+    );
   } finally {
     if (hog) {
       try {

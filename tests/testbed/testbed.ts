@@ -151,6 +151,9 @@ export async function testbedUp(topology: Topology, options: UpOptions): Promise
     if (existing.routers.some((r) => live.includes(r.netns))) {
       throw new Error(`A testbed is already up (${existing.prefix}); run testbed down first`);
     }
+    // A crashed run's leftovers (cgroups, stray processes, its directory) go before the state
+    // file that records them is overwritten.
+    await testbedDown(options.stateFile);
   }
   const run = crypto.getRandomValues(new Uint16Array(1))[0] & 0x1fff;
   const prefix = `${PREFIX_BASE}${run.toString(16).padStart(4, "0")}`;
