@@ -119,13 +119,17 @@ function issuerPost(
         if (size > MAX_RESPONSE_BYTES) finish(new ValidationError("Issuer response over 1 MiB"));
         else parts.push(d);
       });
-      socket.on("end", () => {
+      // The server closes after its answer (connection: close); a close without a clean end
+      // (reset) is parsed too rather than left to the timeout.
+      const done = () => {
         try {
           finish(null, parseResponse(issuerUrl, Buffer.concat(parts)));
         } catch (err) {
           finish(err as Error);
         }
-      });
+      };
+      socket.on("end", done);
+      socket.on("close", done);
       socket.write(
         `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\n` +
           `content-length: ${payload.length}\r\nconnection: close\r\n\r\n`,
