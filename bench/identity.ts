@@ -4,12 +4,18 @@
  *   check of the same certificate;
  * - mTLS session setup (TLS + SPIFFE validation both ways + preamble + probe-key HKDF) vs a
  *   plain node:tls handshake with the same certificates and no validation;
- * - probe HMAC seal+open vs one SHA-256 of the same payload.
+ * - probe HMAC seal+open vs one SHA-256 of the same payload;
+ * - SVID renewal at the issuer's TLS endpoint (mTLS, new key, CSR, validation both ways) vs the
+ *   same renewal in process (new key, CSR, issuer.renew) without the network.
  * Loopback only; every loop bounded. Writes bench/results/identity.json.
  *
  * @module
  */
 import tls from "node:tls";
+import { createBuiltinIssuer } from "../core/identity/issuer.ts";
+import { serveIssuerEndpoint } from "../core/identity/issuer_endpoint.ts";
+import { renewWithIssuer } from "../core/identity/join_client.ts";
+import { jwtSigningKey } from "../core/identity/jwt.ts";
 import { connect, listen } from "../core/identity/mtls.ts";
 import { authorizeMemberOf } from "../core/identity/authorize.ts";
 import { bundleSetOf, type TrustBundle } from "../core/identity/bundle.ts";
@@ -18,7 +24,7 @@ import { generateKeyPair } from "../core/identity/keys.ts";
 import { deriveProbeKey, signProbe, verifyProbe } from "../core/identity/probe_auth.ts";
 import { staticSvidSource } from "../core/identity/rotation.ts";
 import { parseSpiffeId } from "../core/identity/spiffe_id.ts";
-import { issueX509Svid, svidToTlsPem, type X509Svid } from "../core/identity/svid.ts";
+import { createCsr, issueX509Svid, svidToTlsPem, type X509Svid } from "../core/identity/svid.ts";
 import { validateX509Svid } from "../core/identity/svid_validation.ts";
 
 const HOST = "127.0.0.1";
@@ -110,6 +116,25 @@ const payload = new Uint8Array(64).fill(7);
 const probeMs = await timeOps(PROBES, async () => verifyProbe(key, await signProbe(key, payload)));
 const shaMs = await timeOps(PROBES, () => crypto.subtle.digest("SHA-256", payload));
 
+const RENEWALS = 50;
+const kv = await Deno.openKv(":memory:");
+const issuer = createBuiltinIssuer({
+  ca,
+  jwtKey: await jwtSigningKey(await generateKeyPair()),
+  kv,
+});
+const endpoint = await serveIssuerEndpoint({ host: HOST, port: 0, issuer, nodeName: "bench" });
+const renewTlsMs = await timeOps(
+  RENEWALS,
+  () => renewWithIssuer(`https://${HOST}:${endpoint.port}`, client, bundle),
+);
+const renewLocalMs = await timeOps(RENEWALS, async () => {
+  const csr = await createCsr(await generateKeyPair());
+  await issuer.renew([der], csr);
+});
+await endpoint.close();
+kv.close();
+
 const results = {
   date: new Date().toISOString(),
   load_average: Deno.loadavg(),
@@ -130,6 +155,12 @@ const results = {
     us_per_seal_and_open: +(probeMs * 1000).toFixed(1),
     baseline_sha256_us: +(shaMs * 1000).toFixed(1),
     ratio: +(probeMs / shaMs).toFixed(2),
+  },
+  svid_renewal: {
+    renewals: RENEWALS,
+    ms_per_renewal_over_mtls: +renewTlsMs.toFixed(2),
+    baseline_in_process_ms: +renewLocalMs.toFixed(2),
+    ratio: +(renewTlsMs / renewLocalMs).toFixed(2),
   },
 };
 console.log(JSON.stringify(results, null, 2));

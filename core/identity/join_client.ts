@@ -130,11 +130,14 @@ function issuerPost(
       };
       socket.on("end", done);
       socket.on("close", done);
-      socket.write(
-        `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\n` +
-          `content-length: ${payload.length}\r\nconnection: close\r\n\r\n`,
-      );
-      socket.write(payload);
+      // One write: headers and body in separate segments would meet Nagle and delayed ACKs.
+      socket.write(Buffer.concat([
+        Buffer.from(
+          `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\n` +
+            `content-length: ${payload.length}\r\nconnection: close\r\n\r\n`,
+        ),
+        payload,
+      ]));
     });
   });
 }
