@@ -46,7 +46,12 @@ import {
   wasmRouteEngine,
 } from "./route_engine.ts";
 import { startFlooder } from "./flooding.ts";
-import { assertLivenessBinary, type FastLiveness, startFastLiveness } from "./fast_liveness.ts";
+import {
+  checkLivenessConfig,
+  type LivenessGate,
+  openGate,
+  startLivenessGate,
+} from "./liveness_gate.ts";
 import { type ControlTransport, tcpTransport } from "./transport.ts";
 import type { MeshRoute, MeshView } from "./view.ts";
 
@@ -56,8 +61,6 @@ const log = getLogger(["x0", "mesh"]);
 const COST_CHANGE = 0.25;
 /** Probe intervals a changed weight must persist before it is advertised. */
 const COST_HOLD_TICKS = 20;
-/** Seconds a neighbour may be up by probes but silent to the liveness helper before a warning. */
-const HELPER_SILENT_S = 5;
 
 /** Routing weight of a link from its measurements: 100 / (quality_score + 1), in [16.67, 100]. */
 export function measuredCost(stats: LinkStats): number {
@@ -105,16 +108,7 @@ export async function startNativeMesh(
     deadProbes: mesh.dead_probes,
     upProbes: mesh.up_probes,
   };
-  const fastCfg = mesh.fast_liveness;
-  const fastPort = fastCfg.port ?? mesh.probe_port + 2;
-  if (fastCfg.enabled) {
-    if (fastPort === mesh.probe_port || fastPort === mesh.control_port || fastPort > 65535) {
-      throw new ConfigError(
-        `Invalid mesh.fast_liveness.port: ${fastPort} (must differ from probe_port and control_port)`,
-      );
-    }
-    await assertLivenessBinary(options.livenessBinary);
-  }
+  await checkLivenessConfig(mesh, options.livenessBinary);
   const engine = options.engine ?? await wasmRouteEngine();
   const lsdb = createLsdb({ maxAgeS: mesh.lsa_max_age_s });
   const ownsAddress = Deno.networkInterfaces().some((i) => i.address === routerAddress);
@@ -152,9 +146,9 @@ export async function startNativeMesh(
   // Declared before the flooder's callbacks that read it; assigned once the sockets are bound.
   // deno-lint-ignore prefer-const
   let prober: Prober | undefined;
-  let fast: FastLiveness | null = null;
+  let gate: LivenessGate = openGate;
   /** The helper vetoes a neighbour it declared down (not one it never saw up: "unknown"). */
-  const vetoed = (iface: MeshInterface) => fast?.verdict(iface.peerAddress) === "down";
+  const vetoed = (iface: MeshInterface) => gate.vetoed(iface);
   const usable = (iface: MeshInterface, n: Neighbour) => isUsable(n) && !vetoed(iface);
 
   const neighbourOf = (iface: MeshInterface): Neighbour | null =>
@@ -394,56 +388,23 @@ export async function startNativeMesh(
     throw err;
   });
 
-  if (fastCfg.enabled) {
-    try {
-      fast = await startFastLiveness(interfaces, {
-        port: fastPort,
-        intervalMs: fastCfg.interval_ms,
-        deadMs: fastCfg.dead_ms,
-        upIntervals: fastCfg.up_intervals,
-        realtime: fastCfg.realtime,
-        auth: options.probeAuth,
-        binary: options.livenessBinary,
-        onChange(peer) {
-          const iface = interfaces.find((i) => i.peerAddress === peer);
-          if (iface && !stopped) reconcile(iface, neighbourOf(iface));
-        },
-      });
-    } catch (err) {
-      await prober.stop();
-      await flooder.stop();
-      await closeRunner?.();
-      throw err;
-    }
+  try {
+    gate = await startLivenessGate(interfaces, {
+      mesh,
+      probeAuth: options.probeAuth,
+      binary: options.livenessBinary,
+      onChange: (iface) => !stopped && reconcile(iface, neighbourOf(iface)),
+    });
+  } catch (err) {
+    await prober.stop();
+    await flooder.stop();
+    await closeRunner?.();
+    throw err;
   }
-
-  // Seconds each interface's neighbour has been up by probes while the helper says down (or
-  // never saw it): a neighbour without the helper, or with its hellos filtered, must not be
-  // vetoed for ever.
-  const helperSilent = new Map<string, number>();
-  const checkHelperAgreement = () => {
-    if (!fast) return;
-    for (const { iface, neighbour: n } of prober!.neighbours()) {
-      const v = fast.verdict(iface.peerAddress);
-      const silent = n !== null && isUsable(n) && v !== "up";
-      const secs = silent ? (helperSilent.get(iface.name) ?? 0) + 1 : 0;
-      helperSilent.set(iface.name, secs);
-      if (secs !== HELPER_SILENT_S) continue;
-      log.warning(
-        "Neighbour {peer} on {iface} answers probes but not the liveness helper for {s} s " +
-          "(does it run mesh.fast_liveness?): its failures are detected by probes only",
-        { peer: n!.nodeId, iface: iface.name, s: secs },
-      );
-      if (v === "down") {
-        fast.reset(iface.peerAddress);
-        reconcile(iface, n);
-      }
-    }
-  };
 
   originate();
   const housekeeping = setInterval(() => {
-    checkHelperAgreement();
+    for (const iface of gate.tick(prober!.neighbours())) reconcile(iface, neighbourOf(iface));
     for (const { n } of usableByPeer().values()) {
       const rtt = linkStats(n, timers).rttMs;
       if (rtt !== null) meshLatency.set({ peer: n.nodeId }, rtt / 1000);
@@ -519,7 +480,7 @@ export async function startNativeMesh(
       clearTimeout(recomputeTimer);
       clearInterval(housekeeping);
       clearInterval(refresh);
-      await fast?.stop();
+      await gate.stop();
       await prober?.stop();
       await flooder.stop();
       if (routeTable) {

@@ -36,7 +36,6 @@ struct Link {
     keys: Option<keys::Keys>,
     mon: Monitor,
     seq: u32,
-    next_tx: Instant,
     badkey_at: Option<Instant>,
 }
 
@@ -59,6 +58,8 @@ struct Helper {
     session: u32,
     rng: rng::Rng,
     links: BTreeMap<Ipv4Addr, Link>,
+    /// One send timer for all links: one wake-up per interval however many links.
+    next_tx: Instant,
     c: Counters,
 }
 
@@ -87,7 +88,6 @@ impl Helper {
     fn command(&mut self, line: &str, now: Instant) {
         match control::parse(line) {
             Ok(Command::Link { peer, local, iface, key }) => {
-                let first = self.jittered().mul_f64(self.rng.unit());
                 let authenticated = key.is_some();
                 self.links.insert(
                     peer,
@@ -100,7 +100,6 @@ impl Helper {
                         keys: key.map(keys::Keys::new),
                         mon: Monitor::default(),
                         seq: 0,
-                        next_tx: now + first,
                         badkey_at: None,
                     },
                 );
@@ -203,6 +202,9 @@ impl Helper {
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(_) => break,
                 };
+                // Sockets are read when we wake (each send interval, or a deadline), not per
+                // packet: the kernel's receive time says when the hello really arrived.
+                let at_us = arrival_us(sock.as_raw_fd(), now_us);
                 if from.ip() != std::net::IpAddr::V4(*peer) || from.port() != port {
                     self.c.source += 1;
                     continue;
@@ -223,7 +225,7 @@ impl Helper {
                     },
                 };
                 match decoded {
-                    Ok(p) => match l.mon.on_packet(now_us, &p) {
+                    Ok(p) => match l.mon.on_packet(at_us, &p) {
                         Heard::Replay => self.c.replay += 1,
                         Heard::NewSession => {
                             self.c.sessions += 1;
@@ -264,28 +266,32 @@ impl Helper {
         }
     }
 
-    /// One pass after waking: verdicts on deadlines (unless holding after a stall), then sends.
+    /// One pass after waking: verdicts on deadlines (unless holding after a stall), then, when
+    /// the send timer is due, one interval's evaluation and hello on every link.
     fn work(&mut self, now: Instant, hold: bool) {
         let now_us = self.us(now);
         let t = self.t;
         let peers: Vec<Ipv4Addr> = self.links.keys().copied().collect();
+        if !hold {
+            for peer in &peers {
+                if self.links.get_mut(peer).unwrap().mon.check_dead(now_us, &t).is_some() {
+                    say(&format!("down {}", peer));
+                }
+            }
+        }
+        if now < self.next_tx {
+            return;
+        }
         for peer in peers {
-            let l = self.links.get_mut(&peer).unwrap();
-            if !hold && l.mon.check_dead(now_us, &t).is_some() {
-                say(&format!("down {}", peer));
+            if self.links.get_mut(&peer).unwrap().mon.on_tick(now_us, &t).is_some() {
+                say(&format!("up {}", peer));
             }
-            if now >= l.next_tx {
-                if l.mon.on_tick(now_us, &t).is_some() {
-                    say(&format!("up {}", peer));
-                }
-                self.send(peer, now);
-                let step = self.jittered();
-                let l = self.links.get_mut(&peer).unwrap();
-                l.next_tx += step;
-                if l.next_tx <= now {
-                    l.next_tx = now + step;
-                }
-            }
+            self.send(peer, now);
+        }
+        let step = self.jittered();
+        self.next_tx += step;
+        if self.next_tx <= now {
+            self.next_tx = now + step;
         }
     }
 
@@ -293,8 +299,10 @@ impl Helper {
         let mut wake = hold_until
             .unwrap_or(now + Duration::from_millis(500))
             .min(now + Duration::from_millis(500));
+        if !self.links.is_empty() {
+            wake = wake.min(self.next_tx);
+        }
         for l in self.links.values() {
-            wake = wake.min(l.next_tx);
             match (hold_until, l.mon.deadline(&self.t)) {
                 (None, Some(d)) => wake = wake.min(self.epoch + Duration::from_micros(d)),
                 _ => {}
@@ -304,6 +312,24 @@ impl Helper {
             }
         }
         wake
+    }
+}
+
+/// Arrival time of the datagram just read from `fd` on our clock (µs since epoch of `now_us`),
+/// from the kernel's receive timestamp; `now_us` when there is none.
+fn arrival_us(fd: i32, now_us: u64) -> u64 {
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    match (sys::last_packet_time(fd), wall) {
+        (Some(stamp), Ok(wall)) => {
+            let age = wall.saturating_sub(stamp).as_micros() as u64;
+            // A stamp from the future or hours old: the clock was stepped; trust the read time.
+            if age > 10_000_000 {
+                now_us
+            } else {
+                now_us.saturating_sub(age)
+            }
+        }
+        _ => now_us,
     }
 }
 
@@ -342,6 +368,7 @@ fn run(args: &[String]) -> Result<(), String> {
         port: port as u16,
         t: Timers { interval_us: interval * 1000, dead_us: dead * 1000, up: up as u32 },
         epoch: Instant::now(),
+        next_tx: Instant::now(),
         session: rng.next() as u32,
         rng,
         links: BTreeMap::new(),
@@ -359,12 +386,7 @@ fn run(args: &[String]) -> Result<(), String> {
     loop {
         let now = Instant::now();
         let wake = h.next_wake(now, hold_until);
-        let mut fds = vec![sys::PollFd { fd: 0, events: sys::POLLIN, revents: 0 }];
-        for l in h.links.values() {
-            if let Some(s) = &l.sock {
-                fds.push(sys::PollFd { fd: s.as_raw_fd(), events: sys::POLLIN, revents: 0 });
-            }
-        }
+        let mut fds = [sys::PollFd { fd: 0, events: sys::POLLIN, revents: 0 }];
         sys::wait(&mut fds, wake.saturating_duration_since(now));
         let woke = Instant::now();
         // Woken far too late: this process did not get the CPU. Packets that arrived meanwhile

@@ -67,9 +67,10 @@ impl Monitor {
             None => Heard::Fresh,
         };
         self.peer = Some((p.session, p.seq));
-        self.last_rx = Some(now);
+        // `now` is the packet's arrival time (kernel stamp), which may precede one already seen.
+        self.last_rx = Some(self.last_rx.map_or(now, |r| r.max(now)));
         if p.hear {
-            self.last_ok = Some(now);
+            self.last_ok = Some(self.last_ok.map_or(now, |r| r.max(now)));
             self.heard_since_tick = true;
         }
         kind

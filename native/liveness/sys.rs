@@ -1,6 +1,7 @@
-//! The few libc calls std does not wrap: ppoll (wait for packets, stdin or the next deadline
-//! with microsecond precision), getppid (exit when the agent is gone) and sched_setscheduler
-//! (optional real-time priority). glibc is linked by std anyway.
+//! The few libc calls std does not wrap: ppoll (wait for stdin or the next deadline with
+//! microsecond precision), ioctl SIOCGSTAMPNS (when the kernel received the last datagram),
+//! getppid (exit when the agent is gone) and sched_setscheduler (optional real-time priority).
+//! glibc is linked by std anyway.
 
 use std::os::raw::{c_int, c_long, c_short, c_ulong, c_void};
 use std::time::Duration;
@@ -33,6 +34,7 @@ extern "C" {
         sigmask: *const c_void,
     ) -> c_int;
     fn getppid() -> c_int;
+    fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
     fn sched_setscheduler(pid: c_int, policy: c_int, param: *const SchedParam) -> c_int;
 }
 
@@ -44,6 +46,17 @@ pub fn wait(fds: &mut [PollFd], timeout: Duration) {
     unsafe {
         ppoll(fds.as_mut_ptr(), fds.len() as c_ulong, &ts, std::ptr::null());
     }
+}
+
+/// When the kernel received the last datagram read from `fd` (wall clock), if it can tell.
+pub fn last_packet_time(fd: c_int) -> Option<Duration> {
+    const SIOCGSTAMPNS: c_ulong = 0x8907;
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: SIOCGSTAMPNS writes one struct timespec (64-bit layout on x86_64/aarch64).
+    if unsafe { ioctl(fd, SIOCGSTAMPNS, &mut ts as *mut Timespec) } != 0 || ts.tv_sec <= 0 {
+        return None;
+    }
+    Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
 /// The parent's PID (1 or a subreaper once the agent is gone).
