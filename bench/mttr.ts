@@ -548,7 +548,7 @@ async function fastestStableX0(stateFile: string): Promise<Liveness | null> {
 /** Picks babeld's fastest hello interval with no loss and no path change in a quiet stream. */
 async function fastestStableBabeld(stateFile: string): Promise<number> {
   const topology = parseTopology(`grid:${GRID}`);
-  for (const hello of [0.02, 0.05, 0.1, 0.2]) {
+  for (const hello of [0.01, 0.02, 0.05, 0.1, 0.2]) {
     const state = await testbedUp(topology, upOptions(stateFile));
     try {
       await babeldMesh(hello, 0, 0).start(state);
