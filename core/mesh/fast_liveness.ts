@@ -38,6 +38,12 @@ export interface LivenessOptions {
   upIntervals: number;
   /** Ask for SCHED_FIFO (needs CAP_SYS_NICE; refused silently into a log line otherwise). */
   realtime?: boolean;
+  /**
+   * Kernel route protocol of the agent's routes: on `down` the helper itself flushes the routes
+   * of this protocol through the dead link's interface (the pre-installed backups through other
+   * interfaces carry on at once), before the agent hears of it. None: routes are left to the agent.
+   */
+  flushProtocol?: number;
   /** Probe authentication to derive per-neighbour keys from; none: unauthenticated mode. */
   auth?: ProbeAuth;
   /** Called when a neighbour's verdict changes (by its link address). */
@@ -130,8 +136,9 @@ export async function startFastLiveness(
     writer?.write(te.encode(line + "\n")).catch(() => {/* helper gone: the supervisor sees it */});
   };
 
+  const flush = options.flushProtocol === undefined ? "" : ` proto=${options.flushProtocol}`;
   const linkLine = (l: MeshInterface, key: string) =>
-    `link ${l.peerAddress} ${l.localAddress} ${l.name} ${key}`;
+    `link ${l.peerAddress} ${l.localAddress} ${l.name} ${key}${flush}`;
 
   // One key sync at a time: two interleaved ones could both send `link` for a new peer, and a
   // second `link` resets the helper's verdict on it.

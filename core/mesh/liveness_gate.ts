@@ -85,6 +85,7 @@ export async function startLivenessGate(
     deadMs: cfg.dead_ms,
     upIntervals: cfg.up_intervals,
     realtime: cfg.realtime,
+    flushProtocol: options.mesh.install_routes ? options.mesh.route_protocol : undefined,
     auth: options.probeAuth,
     binary: options.binary,
     onChange(peer) {

@@ -1,23 +1,38 @@
 //! The agent → helper command language, one command per line on stdin:
 //!
 //! ```text
-//! link <peer-ipv4> <local-ipv4> <iface> <key-hex|none>   add or replace a monitored link
+//! link <peer-ipv4> <local-ipv4> <iface> <key-hex|none> [proto=N]
+//!                                                           add or replace a monitored link
 //! key <peer-ipv4> <key-hex>                                 roll an authenticated link's key
 //! unlink <peer-ipv4>                                        stop monitoring a link
 //! stats                                                     print counters as one JSON line
 //! ```
 //!
 //! Keys are 16 to 64 bytes of hex; `none` makes the link unauthenticated (marked as such in
-//! `linked`). Anything else is answered with `error <reason>` and changes nothing.
+//! `linked`). With `proto=N` the helper itself removes the kernel routes of protocol N through
+//! the link's interface the moment it declares the neighbour down (`ip route flush dev <iface>
+//! proto N`): the routes pre-installed through other interfaces take over in the data plane
+//! without waiting for the agent. Anything else is answered with `error <reason>` and changes nothing.
 
 use crate::sha256::from_hex;
 use std::net::Ipv4Addr;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    Link { peer: Ipv4Addr, local: Ipv4Addr, iface: String, key: Option<Vec<u8>> },
-    Key { peer: Ipv4Addr, key: Vec<u8> },
-    Unlink { peer: Ipv4Addr },
+    Link {
+        peer: Ipv4Addr,
+        local: Ipv4Addr,
+        iface: String,
+        key: Option<Vec<u8>>,
+        flush_proto: Option<u8>,
+    },
+    Key {
+        peer: Ipv4Addr,
+        key: Vec<u8>,
+    },
+    Unlink {
+        peer: Ipv4Addr,
+    },
     Stats,
 }
 
@@ -63,10 +78,17 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 Some("none") => None,
                 k => Some(key(k)?),
             };
+            let flush_proto = match t.next() {
+                None => None,
+                Some(p) => match p.strip_prefix("proto=").and_then(|n| n.parse::<u8>().ok()) {
+                    Some(n) if n > 0 => Some(n),
+                    _ => return Err("invalid proto: proto=1..255".into()),
+                },
+            };
             if peer == local {
                 return Err("invalid link: peer and local address are equal".into());
             }
-            Command::Link { peer, local, iface, key }
+            Command::Link { peer, local, iface, key, flush_proto }
         }
         "key" => Command::Key { peer: addr(t.next(), "peer")?, key: key(t.next())? },
         "unlink" => Command::Unlink { peer: addr(t.next(), "peer")? },
@@ -95,11 +117,16 @@ mod tests {
                 local: "10.0.0.0".parse().unwrap(),
                 iface: "to-r2".into(),
                 key: Some(vec![0xab; 32]),
+                flush_proto: None,
             })
         );
         assert!(matches!(
             parse("link 10.0.0.1 10.0.0.0 eth0 none"),
-            Ok(Command::Link { key: None, .. })
+            Ok(Command::Link { key: None, flush_proto: None, .. })
+        ));
+        assert!(matches!(
+            parse("link 10.0.0.1 10.0.0.0 eth0 none proto=99"),
+            Ok(Command::Link { flush_proto: Some(99), .. })
         ));
         assert!(matches!(parse(&format!("key 10.0.0.1 {}", k)), Ok(Command::Key { .. })));
         assert!(matches!(parse("unlink 10.0.0.1"), Ok(Command::Unlink { .. })));
@@ -118,6 +145,9 @@ mod tests {
             "link 10.0.0.1 10.0.0.0 sixteen-chars-xx none",
             "link 10.0.0.1 10.0.0.0 eth0 abcd",
             "link 10.0.0.1 10.0.0.0 eth0 none extra",
+            "link 10.0.0.1 10.0.0.0 eth0 none proto=0",
+            "link 10.0.0.1 10.0.0.0 eth0 none proto=256",
+            "link 10.0.0.1 10.0.0.0 eth0 none proto=99 extra",
             "key 10.0.0.1 zz",
             "unlink",
             "stats now",

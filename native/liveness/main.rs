@@ -34,6 +34,8 @@ struct Link {
     retry_at: Instant,
     /// None: an unauthenticated link.
     keys: Option<keys::Keys>,
+    /// Kernel route protocol whose routes through `iface` are flushed on `down`.
+    flush_proto: Option<u8>,
     mon: Monitor,
     seq: u32,
     badkey_at: Option<Instant>,
@@ -49,6 +51,8 @@ struct Counters {
     sessions: u64,
     rejected: [u64; 6],
     commands_bad: u64,
+    route_flushes: u64,
+    route_flush_errors: u64,
 }
 
 struct Helper {
@@ -58,6 +62,8 @@ struct Helper {
     session: u32,
     rng: rng::Rng,
     links: BTreeMap<Ipv4Addr, Link>,
+    /// A long-lived `ip -force -batch -` for route flushes on `down` (started on first use).
+    ip: Option<std::process::Child>,
     /// One send timer for all links: one wake-up per interval however many links.
     next_tx: Instant,
     c: Counters,
@@ -87,7 +93,7 @@ impl Helper {
 
     fn command(&mut self, line: &str, now: Instant) {
         match control::parse(line) {
-            Ok(Command::Link { peer, local, iface, key }) => {
+            Ok(Command::Link { peer, local, iface, key, flush_proto }) => {
                 let authenticated = key.is_some();
                 self.links.insert(
                     peer,
@@ -98,6 +104,7 @@ impl Helper {
                         bind_error: None,
                         retry_at: now,
                         keys: key.map(keys::Keys::new),
+                        flush_proto,
                         mon: Monitor::default(),
                         seq: 0,
                         badkey_at: None,
@@ -153,9 +160,9 @@ impl Helper {
             })
             .collect();
         format!(
-            "stats {{\"tx\":{},\"tx_errors\":{},\"rx\":{},\"rejected\":{{{},\"source\":{},\"replay\":{}}},\"peer_restarts\":{},\"bad_commands\":{},\"links\":[{}]}}",
+            "stats {{\"tx\":{},\"tx_errors\":{},\"rx\":{},\"rejected\":{{{},\"source\":{},\"replay\":{}}},\"peer_restarts\":{},\"bad_commands\":{},\"route_flushes\":{},\"route_flush_errors\":{},\"links\":[{}]}}",
             c.tx, c.tx_err, c.rx, rejected.join(","), c.source, c.replay, c.sessions,
-            c.commands_bad, links.join(",")
+            c.commands_bad, c.route_flushes, c.route_flush_errors, links.join(",")
         )
     }
 
@@ -274,7 +281,13 @@ impl Helper {
         let peers: Vec<Ipv4Addr> = self.links.keys().copied().collect();
         if !hold {
             for peer in &peers {
-                if self.links.get_mut(peer).unwrap().mon.check_dead(now_us, &t).is_some() {
+                let l = self.links.get_mut(peer).unwrap();
+                if l.mon.check_dead(now_us, &t).is_some() {
+                    // Data plane first (the agent's own reroute follows), then tell the agent.
+                    if let Some(proto) = l.flush_proto {
+                        let line = format!("route flush dev {} proto {}\n", l.iface, proto);
+                        self.flush_routes(&line);
+                    }
                     say(&format!("down {}", peer));
                 }
             }
@@ -293,6 +306,35 @@ impl Helper {
         if self.next_tx <= now {
             self.next_tx = now + step;
         }
+    }
+
+    /// Hands one command to the long-lived `ip -batch` (restarted once if it died).
+    fn flush_routes(&mut self, line: &str) {
+        for _ in 0..2 {
+            if self.ip.is_none() {
+                self.ip = std::process::Command::new("ip")
+                    .args(["-force", "-batch", "-"])
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .ok();
+            }
+            let ok = match self.ip.as_mut().and_then(|c| c.stdin.as_mut()) {
+                Some(w) => w.write_all(line.as_bytes()).and_then(|_| w.flush()).is_ok(),
+                None => false,
+            };
+            if ok {
+                self.c.route_flushes += 1;
+                return;
+            }
+            if let Some(mut c) = self.ip.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        self.c.route_flush_errors += 1;
+        say("error route flush: cannot run ip");
     }
 
     fn next_wake(&self, now: Instant, hold_until: Option<Instant>) -> Instant {
@@ -369,6 +411,7 @@ fn run(args: &[String]) -> Result<(), String> {
         t: Timers { interval_us: interval * 1000, dead_us: dead * 1000, up: up as u32 },
         epoch: Instant::now(),
         next_tx: Instant::now(),
+        ip: None,
         session: rng.next() as u32,
         rng,
         links: BTreeMap::new(),

@@ -108,8 +108,13 @@ Deno.test("liveness helper on a veth link: silent cut down within dead + one int
     }
     const A = spawnHelper(bin, na), B = spawnHelper(bin, nb);
     helpers.push(A, B);
-    await A.write(`link ${ab} ${aa} ${ia} none`);
+    // A flushes its protocol-99 routes through the link itself on `down`; B leaves them alone.
+    await A.write(`link ${ab} ${aa} ${ia} none proto=99`);
     await B.write(`link ${aa} ${ab} ${ib} none`);
+    await must("ip", ["-n", na, "route", "add", "10.254.99.1/32", "via", ab, "proto", "99"]);
+    await must("ip", ["-n", nb, "route", "add", "10.254.99.2/32", "via", aa, "proto", "99"]);
+    const routes99 = async (ns: string) =>
+      (await must("ip", ["-n", ns, "route", "show", "proto", "99"])).trim();
     const verdicts = (h: Helper) =>
       h.lines.filter((l) => /^(up|down) /.test(l.line)).map((l) => l.line.split(" ")[0]);
 
@@ -136,6 +141,8 @@ Deno.test("liveness helper on a veth link: silent cut down within dead + one int
           `down ${after.toFixed(1)}..${atMost.toFixed(1)} ms after the cut`,
         );
       }
+      assert.equal(await routes99(na), "", "A's helper did not flush its routes through the link");
+      assert.match(await routes99(nb), /10\.254\.99\.2/);
     });
 
     await t.step("restored, it is up again after a few intervals", async () => {
