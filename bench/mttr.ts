@@ -455,6 +455,10 @@ async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: stri
       await sleep(mesh.settleMs);
     }
     const result = await stream.finish();
+    // Verdicts in the agents' logs over the whole run (0 for babeld): each cut should give two
+    // (one per end), each kill one per neighbour of the victim; more are flaps.
+    const helperDowns = await logCount(state, HELPER_DOWN);
+    const probeOfflines = await logCount(state, PROBE_OFFLINE);
     // A gap belongs to the event during which it began (by the receiver's clock); its length is
     // counted in sequence numbers, as the issue defines MTTR.
     const gapMs = (fromWall: number, toWall: number) =>
@@ -480,6 +484,9 @@ async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: stri
     }
     console.log(`  stream: ${result.received} packets received, ${result.gaps.length} gaps`);
     console.log(`  loss outside events: ${spuriousMs} ms`);
+    if (helperDowns + probeOfflines > 0) {
+      console.log(`  agents' verdicts: ${helperDowns} helper down, ${probeOfflines} probe OFFLINE`);
+    }
     return {
       converge_s,
       converge_after_start_s,
@@ -488,6 +495,8 @@ async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: stri
       restoreMs,
       spuriousMs,
       received: result.received,
+      helperDowns,
+      probeOfflines,
     };
   } finally {
     await testbedDown(stateFile);
@@ -602,6 +611,7 @@ if (import.meta.main) {
       kill_p99_ms: ms(pct(x0.killMs, 99)),
       restore_max_gap_ms: ms(Math.max(0, ...x0.restoreMs)),
       loss_outside_events_ms: ms(x0.spuriousMs),
+      probe_offlines: x0.probeOfflines,
       converge_s: Math.round(x0.converge_s * 100) / 100,
       converge_after_start_s: x0.converge_after_start_s === null
         ? null
@@ -629,6 +639,8 @@ if (import.meta.main) {
           x0_fast_restore_max_gap_ms: ms(Math.max(0, ...f.restoreMs)),
           x0_fast_loss_outside_events_ms: ms(f.spuriousMs),
           x0_fast_converge_s: Math.round(f.converge_s * 100) / 100,
+          x0_fast_helper_downs: f.helperDowns,
+          x0_fast_probe_offlines: f.probeOfflines,
         });
       }
     }
