@@ -52,7 +52,17 @@ async function startAgent(
     shutdown_timeout_ms: 3000,
     mapek: { enabled: false },
     ebpf: { enabled: false },
-    mesh: { backend: "native", interfaces: r.interfaces, router_address: r.router_address },
+    // A neighbour is dead after 1 s of silence, not the default 150 ms: on this shared 2-core
+    // machine under load a process can stall longer than 150 ms, and the probe flap then
+    // re-establishes a control session whatever the identity layer does. Sessions, not failover
+    // speed, are under test here.
+    mesh: {
+      backend: "native",
+      interfaces: r.interfaces,
+      router_address: r.router_address,
+      probe_interval_ms: 100,
+      dead_probes: 10,
+    },
     identity,
   };
   await Deno.writeTextFile(`${rdir}/config.json`, JSON.stringify(config, null, 2));
