@@ -186,8 +186,18 @@ Deno.test("identity: SVID holders form an mTLS mesh; no, foreign or expired cert
         if (!(await ping(state, "r1", "r3"))) lost++;
         return (await Promise.all([rotated(r1), rotated(r2), rotated(r3)])).every(Boolean);
       }, 50_000);
-      assert.ok(await done, "not every agent rotated its SVID within 50 s");
-      assert.equal(await sessions(), before, "a control session was re-established");
+      // On failure, say what the agents saw: neighbour flaps, failed rotations, rejections.
+      const story = async () =>
+        (await Promise.all(
+          [r1, r2, r3].map(async (r) =>
+            (await Deno.readTextFile(`${state.dir}/${r.name}/agent.log`)).split("\n")
+              .filter((l) => /OFFLINE|rotation failed|Rejected mTLS|refused/.test(l))
+              .slice(-8).map((l) => `${r.name}: ${l.slice(0, 240)}`)
+          ),
+        )).flat().join("\n");
+      assert.ok(await done, `not every agent rotated its SVID within 50 s\n${await story()}`);
+      const after = await sessions();
+      assert.equal(after, before, `a control session was re-established\n${await story()}`);
       assert.ok(
         await counter(r1, "x0_identity_issuer_requests_total", 'op="renew",outcome="ok"') >= 2,
         "r2 and r3 did not renew over mTLS at r1's issuer endpoint",
