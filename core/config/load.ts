@@ -78,7 +78,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     const name = envName(path);
     const raw = env[name];
     if (raw === undefined) continue;
-    setPath(merged, path, parseEnvValue(raw, def));
+    setPath(merged, path, parseEnvValue(raw, def === null ? nullableKind(path) : def));
     sources[path] = `env ${name}`;
   }
 
@@ -131,9 +131,52 @@ async function readConfigFile(file: string): Promise<Tree> {
   return value as Tree;
 }
 
-/** Converts an environment string to the type of the key's default. */
-function parseEnvValue(raw: string, def: Json): Json {
+/** What a key whose default is null holds when set: read from the schema. */
+type NullableKind = { kind: "number" | "boolean" | "object" | "string" };
+
+/**
+ * The type behind a `.nullable().default(null)` key, found by walking the schema (so
+ * `X0_IDENTITY__ISSUER_PORT=8443` becomes the number 8443, not the string "8443").
+ */
+function nullableKind(path: string): NullableKind {
+  // deno-lint-ignore no-explicit-any
+  type Def = { type: string; innerType?: any; shape?: Record<string, any> };
+  // deno-lint-ignore no-explicit-any
+  const defOf = (s: any): Def => s._zod.def as Def;
+  const unwrap = (s: unknown) => {
+    let d = defOf(s);
+    while (["default", "nullable", "optional", "prefault", "readonly"].includes(d.type)) {
+      s = d.innerType;
+      d = defOf(s);
+    }
+    return { schema: s, def: d };
+  };
+  let node: unknown = configSchema;
+  for (const part of path.split(".")) {
+    const { def } = unwrap(node);
+    node = def.type === "object" ? def.shape?.[part] : undefined;
+    if (node === undefined) return { kind: "string" };
+  }
+  const t = unwrap(node).def.type;
+  return { kind: t === "number" || t === "boolean" || t === "object" ? t : "string" };
+}
+
+/** Converts an environment string to the type of the key's default (or nullable key's type). */
+function parseEnvValue(raw: string, def: Json | NullableKind): Json {
   const text = raw.trim();
+  if (def !== null && typeof def === "object" && !Array.isArray(def) && "kind" in def) {
+    if (/^null$/i.test(text)) return null;
+    if (def.kind === "number") return parseEnvValue(raw, 0);
+    if (def.kind === "boolean") return parseEnvValue(raw, false);
+    if (def.kind === "object") {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return raw;
+      }
+    }
+    return raw;
+  }
   if (typeof def === "number") {
     return text !== "" && Number.isFinite(Number(text)) ? Number(text) : raw;
   }

@@ -98,6 +98,34 @@ Deno.test("loadConfig() parses env booleans, JSON arrays and null", async () => 
   assert.equal(config.node_id, null);
 });
 
+Deno.test("loadConfig() gives env values of keys that default to null their schema type", async (t) => {
+  await t.step("numbers, booleans and strings", async () => {
+    const { config } = await loadConfig({
+      env: {
+        X0_IDENTITY__ISSUER_PORT: "8443",
+        X0_IDENTITY__MTLS_API_PORT: " 9443 ",
+        X0_IDENTITY__METRICS_REQUIRE_TOKEN: "yes",
+        X0_IDENTITY__NODE_NAME: "1234",
+        X0_MESH__ROUTER_ADDRESS: "10.255.0.7",
+      },
+    });
+    assert.equal(config.identity.issuer_port, 8443);
+    assert.equal(config.identity.mtls_api_port, 9443);
+    assert.equal(config.identity.metrics_require_token, true);
+    assert.equal(config.identity.node_name, "1234", "a string key stays a string");
+    assert.equal(config.mesh.router_address, "10.255.0.7");
+  });
+  await t.step("null and a bad number", async () => {
+    const { config } = await loadConfig({ env: { X0_IDENTITY__ISSUER_PORT: "NULL" } });
+    assert.equal(config.identity.issuer_port, null);
+    await assert.rejects(
+      () => loadConfig({ env: { X0_IDENTITY__ISSUER_PORT: "84x" } }),
+      (err: Error) =>
+        /identity\.issuer_port: "84x" \(from env X0_IDENTITY__ISSUER_PORT\)/.test(err.message),
+    );
+  });
+});
+
 Deno.test("envName() maps nested paths with double underscores", () => {
   assert.equal(envName("port"), "X0_PORT");
   assert.equal(envName("mesh.probe_interval_ms"), "X0_MESH__PROBE_INTERVAL_MS");
