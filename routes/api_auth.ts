@@ -1,9 +1,9 @@
 /**
  * The API's authentication policy in one place (issue 7: "every API write carries a token"):
  * writes need a JWT-SVID bearer token with scope `operate` (identity admin routes demand `admin`
- * themselves), reads are open unless configured otherwise, and `/health`, the trust bundle,
- * the OpenAPI document and SVID attestation/renewal (authenticated by join token or current
- * SVID) stay open. `/metrics` follows its own switch.
+ * themselves), reads are open unless configured otherwise, and `/health`, the trust bundle and
+ * the OpenAPI document stay open. `/metrics` follows its own switch. SVID attestation and
+ * renewal are not API routes: they go to the issuer's TLS endpoint (core/identity/issuer_endpoint.ts).
  *
  * @module
  */
@@ -44,8 +44,7 @@ export function apiAuth(options: ApiAuthOptions): MiddlewareHandler {
           ? (options.metricsRequireToken ? read : null)
           : (options.readRequiresToken ? read : null);
       } else {
-        // The identity routes authenticate their writes themselves: join tokens with admin
-        // scope, attestation with a join token, renewal with the current SVID and a proof.
+        // The identity routes authenticate their writes themselves (join tokens need admin).
         check = path.startsWith("/identity/") ? null : operate;
       }
       if (check) await check(c, next);
