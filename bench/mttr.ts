@@ -24,6 +24,7 @@
  * --babeld-default-cuts N (5) --babeld-default-kills N (2) --no-babeld-default (skips the slow
  *   default-timer run, ~5 minutes) --no-babeld --out FILE --mtls (agents' control channel over
  *   mTLS with probe and helper HMAC; default plain TCP, helper unauthenticated, like babeld)
+ * --keep-logs DIR (copies every agent's log of every run to DIR/<run>/<router>.log)
  *
  * @module
  */
@@ -72,6 +73,8 @@ const WITH_BABELD_DEFAULT = !Deno.args.includes("--no-babeld-default");
  * TCP. Off by default: the committed results and the default-timer keys are on plain TCP.
  */
 const MTLS = Deno.args.includes("--mtls");
+/** Directory the agents' logs of every run are copied to before teardown ("" keeps none). */
+const KEEP_LOGS = flag("keep-logs", "");
 const OUT = flag("out", `${HERE}results/mttr.json`);
 /** Probe interval and dead probes of a prober-only fast run ("off" skips it). */
 const X0_PROBE_FAST_SPEC = flag("x0-probe-fast", "off");
@@ -455,10 +458,10 @@ async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: stri
       await sleep(mesh.settleMs);
     }
     const result = await stream.finish();
-    // Verdicts in the agents' logs over the whole run (0 for babeld): each cut should give two
+    // Verdicts in the agents' logs while the stream ran (0 for babeld): each cut should give two
     // (one per end), each kill one per neighbour of the victim; more are flaps.
-    const helperDowns = await logCount(state, HELPER_DOWN);
-    const probeOfflines = await logCount(state, PROBE_OFFLINE);
+    const helperDowns = await logCount(state, HELPER_DOWN, stream.startWall);
+    const probeOfflines = await logCount(state, PROBE_OFFLINE, stream.startWall);
     // A gap belongs to the event during which it began (by the receiver's clock); its length is
     // counted in sequence numbers, as the issue defines MTTR.
     const gapMs = (fromWall: number, toWall: number) =>
@@ -499,16 +502,28 @@ async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: stri
       probeOfflines,
     };
   } finally {
+    if (KEEP_LOGS) await keepLogs(state, mesh.name);
     await testbedDown(stateFile);
   }
 }
 
-/** Count of agent log lines matching `re` over all routers (flaps, on a quiet mesh). */
-async function logCount(state: TestbedState, re: RegExp): Promise<number> {
+/** Copies the routers' agent logs to KEEP_LOGS/<run>/ (the testbed directory is removed). */
+async function keepLogs(state: TestbedState, run: string): Promise<void> {
+  const dir = `${KEEP_LOGS}/${run.replace(/[^A-Za-z0-9.]+/g, "_")}`;
+  await Deno.mkdir(dir, { recursive: true });
+  for (const r of state.routers) {
+    await Deno.copyFile(`${state.dir}/${r.name}/agent.log`, `${dir}/${r.name}.log`).catch(() => {});
+  }
+}
+
+/** Count of agent log lines matching `re` over all routers, logged at or after `sinceMs`. */
+async function logCount(state: TestbedState, re: RegExp, sinceMs = 0): Promise<number> {
   let n = 0;
   for (const r of state.routers) {
     const log = await Deno.readTextFile(`${state.dir}/${r.name}/agent.log`).catch(() => "");
-    n += log.split("\n").filter((l) => re.test(l)).length;
+    n += log.split("\n").filter((l) =>
+      re.test(l) && Date.parse(/"@timestamp":"([^"]+)"/.exec(l)?.[1] ?? "") >= sinceMs
+    ).length;
   }
   return n;
 }

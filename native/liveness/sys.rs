@@ -65,12 +65,14 @@ pub fn parent_pid() -> i32 {
     unsafe { getppid() }
 }
 
-/// Asks for SCHED_FIFO at `priority`; returns the OS error when not permitted.
+/// Asks for SCHED_FIFO at `priority` (not inherited by children such as `ip`: reset on fork);
+/// returns the OS error when not permitted.
 pub fn set_realtime(priority: i32) -> Result<(), std::io::Error> {
     const SCHED_FIFO: c_int = 1;
+    const SCHED_RESET_ON_FORK: c_int = 0x4000_0000;
     let p = SchedParam { sched_priority: priority };
     // SAFETY: p lives across the call; pid 0 is this process.
-    if unsafe { sched_setscheduler(0, SCHED_FIFO, &p) } == 0 {
+    if unsafe { sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &p) } == 0 {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
