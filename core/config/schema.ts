@@ -228,6 +228,8 @@ const identitySchema = z.object({
       initial_bundle_path: z.string().min(1),
     }).strict(),
   ).default([]),
+  /** Port serving the API to peer agents over mTLS (control-channel authorizer); null: off. */
+  mtls_api_port: z.int().min(0).max(65535).nullable().default(null),
   /** Port of our own https_spiffe bundle endpoint for other domains; null: not served. */
   bundle_endpoint_port: z.int().min(0).max(65535).nullable().default(null),
 }).strict();
@@ -253,8 +255,6 @@ export const configSchema = z.object({
   mesh: meshSchema.default(meshSchema.parse({})),
   mapek: mapekSchema.default(mapekSchema.parse({})),
   services: z.array(serviceSchema).default([]),
-  /** Port serving the API to peer agents over mTLS (control-channel authorizer); null: off. */
-  mtls_api_port: z.int().min(0).max(65535).nullable().default(null),
   ebpf: ebpfSchema.default(ebpfSchema.parse({})),
   knowledge: KnowledgeConfigSchema.default(KnowledgeConfigSchema.parse({})),
   identity: identitySchema.default(identitySchema.parse({})),
