@@ -1,12 +1,14 @@
 /**
  * Turns the link-state database into a graph and asks the WASM core for the fast-reroute table
- * of this router: per destination the primary next hop and a node-disjoint backup. A link is
+ * of this router: per destination the primary next hop and a node-disjoint backup, replaced by a
+ * loop-free alternate (RFC 5286, see lfa.ts) where one exists. A link is
  * used only when both ends advertise it (two-way check), at the cost its origin advertises.
  *
  * @module
  */
 import { type Core, type CsrGraph, loadCore, type RouteEntry } from "../../wasm/core.ts";
 import type { Lsa } from "./control_message.ts";
+import { withLoopFreeAlternates } from "./lfa.ts";
 
 export type { RouteEntry } from "../../wasm/core.ts";
 
@@ -61,6 +63,16 @@ export function toCsr(topology: Topology): CsrGraph {
   };
 }
 
+/** Cost of the cheapest arc `source` -> neighbour, per neighbour id. */
+export function linkCostsFrom(topology: Topology, source: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const a of topology.arcs) {
+    if (a.from !== source || a.to === source) continue;
+    out.set(a.to, Math.min(a.cost, out.get(a.to) ?? Infinity));
+  }
+  return out;
+}
+
 /** Computes route tables; the agent holds one. */
 export interface RouteEngine {
   /** Primary and backup route from `source` to every reachable destination. */
@@ -74,7 +86,12 @@ export async function wasmRouteEngine(core?: Core): Promise<RouteEngine> {
     routeTable(topology, source) {
       if (!topology.ids.includes(source)) return [];
       using g = c.graph(toCsr(topology));
-      return g.routeTable(source, { disjoint: "node" });
+      return withLoopFreeAlternates(
+        g,
+        source,
+        linkCostsFrom(topology, source),
+        g.routeTable(source, { disjoint: "node" }),
+      );
     },
   };
 }
