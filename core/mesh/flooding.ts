@@ -26,12 +26,20 @@ const decoder = new TextDecoder();
 export const RETRANSMIT_MS = 300;
 /** Wait between connection attempts to one neighbour. */
 const CONNECT_RETRY_MS = 500;
+/**
+ * A session that has not exchanged HELLOs this long after it opened is closed, so a connection
+ * stuck half-open (a handshake or HELLO lost while a link bounced) cannot block the adjacency for
+ * ever: the next tick connects again.
+ */
+export const SYNC_TIMEOUT_MS = 3000;
 
 interface Session {
   iface: MeshInterface;
   synced: boolean;
   peerId: string;
   conn: ControlConn;
+  /** performance.now() when the session opened. */
+  openedAt: number;
   unacked: Map<string, { seq: number; sentAt: number }>;
 }
 
@@ -81,6 +89,8 @@ export function startFlooder(
     owner: FloodOwner;
     /** Node id the prober sees on an interface (null if none is usable). */
     neighbourOn(iface: MeshInterface): string | null;
+    /** Close a session not synchronized after this long (default {@link SYNC_TIMEOUT_MS}). */
+    syncTimeoutMs?: number;
   },
 ): Flooder {
   const { owner, transport } = options;
@@ -104,7 +114,14 @@ export function startFlooder(
   const open = (iface: MeshInterface, conn: ControlConn, expectedPeer: string) => {
     const old = sessions.get(iface.name);
     if (old) old.conn.close();
-    const s: Session = { iface, peerId: expectedPeer, conn, unacked: new Map(), synced: false };
+    const s: Session = {
+      iface,
+      peerId: expectedPeer,
+      conn,
+      openedAt: performance.now(),
+      unacked: new Map(),
+      synced: false,
+    };
     sessions.set(iface.name, s);
     write(s, { v: 1, type: "hello", node_id: owner.nodeId, router_address: owner.routerAddress });
     for (const lsa of owner.database()) sendLsa(s, lsa);
@@ -197,6 +214,15 @@ export function startFlooder(
       if (peerId === null) return;
       if (s) {
         if (s.peerId !== peerId) s.conn.close();
+        if (!s.synced && now - s.openedAt > (options.syncTimeoutMs ?? SYNC_TIMEOUT_MS)) {
+          log.info("Control session on {iface} not synchronized after {ms} ms; reconnecting", {
+            iface: iface.name,
+            ms: Math.round(now - s.openedAt),
+          });
+          sessions.delete(iface.name);
+          s.conn.close();
+          return;
+        }
         for (const [origin, u] of s.unacked) {
           if (now - u.sentAt < RETRANSMIT_MS) continue;
           const lsa = owner.current(origin);

@@ -1,0 +1,132 @@
+/**
+ * The flooder's session upkeep with an in-memory transport: a session that never exchanges
+ * HELLOs (a handshake or HELLO lost while a link bounced) is closed after the sync timeout and
+ * the next tick connects again; a synchronized session is kept.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { startFlooder } from "../../../core/mesh/flooding.ts";
+import type { ControlConn, ControlTransport } from "../../../core/mesh/transport.ts";
+import { frame } from "../../../core/mesh/transport.ts";
+import { encodeControlMessage } from "../../../core/mesh/control_message.ts";
+import type { MeshInterface } from "../../../core/mesh/interfaces.ts";
+
+const IFACE: MeshInterface = {
+  name: "to-r2",
+  localAddress: "10.200.0.0",
+  peerAddress: "10.200.0.1",
+  prefixLength: 31,
+};
+
+/** A connection whose far end sends `incoming` (or nothing, and never ends) until closed. */
+function fakeConn(incoming: Uint8Array[]): ControlConn & { closed: boolean } {
+  let ctl: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const conn = {
+    closed: false,
+    remoteAddress: IFACE.peerAddress,
+    readable: new ReadableStream<Uint8Array>({
+      start(c) {
+        ctl = c;
+        for (const b of incoming) c.enqueue(b);
+      },
+    }),
+    write: () => Promise.resolve(),
+    close() {
+      if (conn.closed) return;
+      conn.closed = true;
+      ctl?.close();
+    },
+  };
+  return conn;
+}
+
+function fakeTransport(next: () => ControlConn & { closed: boolean }) {
+  const conns: (ControlConn & { closed: boolean })[] = [];
+  let stopListening: () => void = () => {};
+  const transport: ControlTransport = {
+    listen: () => ({
+      close: () => stopListening(),
+      // Nobody connects to us: the iterator ends only when the listener closes.
+      [Symbol.asyncIterator]: () => ({
+        next: () =>
+          new Promise<IteratorResult<ControlConn>>((r) =>
+            stopListening = () => r({ done: true, value: undefined })
+          ),
+      }),
+    }),
+    connect() {
+      const c = next();
+      conns.push(c);
+      return Promise.resolve(c);
+    },
+  };
+  return { transport, conns };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+function flooderWith(transport: ControlTransport) {
+  return startFlooder([IFACE], {
+    transport,
+    controlPort: 6971,
+    syncTimeoutMs: 1000,
+    neighbourOn: () => "r2",
+    owner: {
+      nodeId: "r1",
+      routerAddress: "10.255.0.1",
+      database: () => [],
+      current: () => undefined,
+      onLsa: () => {},
+      onSessionChange: () => {},
+    },
+  });
+}
+
+Deno.test("flooder closes a session that never exchanges HELLOs and connects again", async () => {
+  const { transport, conns } = fakeTransport(() => fakeConn([]));
+  const flooder = flooderWith(transport);
+  try {
+    const t0 = performance.now();
+    flooder.maintain(IFACE, "r2", t0);
+    await tick();
+    assert.equal(conns.length, 1);
+    assert.equal(flooder.sessions(), 1);
+    assert.equal(flooder.synced(IFACE), false);
+    flooder.maintain(IFACE, "r2", t0 + 600);
+    assert.equal(conns[0].closed, false, "kept within the sync timeout");
+    flooder.maintain(IFACE, "r2", t0 + 1500);
+    assert.equal(conns[0].closed, true, "closed after the sync timeout");
+    assert.equal(flooder.sessions(), 0);
+    flooder.maintain(IFACE, "r2", t0 + 1600);
+    await tick();
+    assert.equal(conns.length, 2, "the next tick connects again");
+    assert.equal(flooder.sessions(), 1);
+  } finally {
+    await flooder.stop();
+  }
+});
+
+Deno.test("flooder keeps a synchronized session past the sync timeout", async () => {
+  const hello = frame(new TextEncoder().encode(encodeControlMessage({
+    v: 1,
+    type: "hello",
+    node_id: "r2",
+    router_address: "10.255.0.2",
+  })));
+  const { transport, conns } = fakeTransport(() => fakeConn([hello]));
+  const flooder = flooderWith(transport);
+  try {
+    const t0 = performance.now();
+    flooder.maintain(IFACE, "r2", t0);
+    await tick();
+    await tick();
+    assert.equal(flooder.synced(IFACE), true);
+    flooder.maintain(IFACE, "r2", t0 + 5000);
+    assert.equal(conns[0].closed, false);
+    assert.equal(flooder.sessions(), 1);
+    assert.equal(conns.length, 1);
+  } finally {
+    await flooder.stop();
+  }
+});
