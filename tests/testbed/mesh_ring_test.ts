@@ -100,27 +100,35 @@ Deno.test("native mesh on a 5-router netns ring", async (t) => {
         malformed: await counter(r5, "lsa_received_total", 'result="malformed"'),
         version: await counter(r5, "lsa_received_total", 'result="version"'),
       };
-      const out = await nsRun(r4.netns, [
-        PYTHON,
-        "-c",
-        INJECT,
-        link.a_address,
-        link.b_address,
-        "6970",
-        "6971",
-        "r4",
-        `${state.dir}/r4/data/identity/svid.pem`,
-        `${state.dir}/r4/data/identity/svid.key.pem`,
-      ]);
-      assert.equal(out.code, 0, out.stderr);
+      // The injected session replaces r4's real one, and r4 reconnects at once, replacing it in
+      // turn: on a loaded host that can happen before r5 has read every injected frame, so
+      // inject again (at most 5 times) until every kind was counted.
+      const counted = async () =>
+        await counter(r5, "lsa_received_total", 'result="malformed"') >= before.malformed + 3 &&
+        await counter(r5, "lsa_received_total", 'result="version"') >= before.version + 1;
+      let injected = 0;
+      let lastError = "none";
+      do {
+        const out = await nsRun(r4.netns, [
+          PYTHON,
+          "-c",
+          INJECT,
+          link.a_address,
+          link.b_address,
+          "6970",
+          "6971",
+          "r4",
+          `${state.dir}/r4/data/identity/svid.pem`,
+          `${state.dir}/r4/data/identity/svid.key.pem`,
+        ]);
+        // r4 reconnecting can also reset the injector's own session mid-way: try again.
+        if (out.code !== 0) lastError = out.stderr.trim().split("\n").at(-1) ?? "";
+        injected++;
+      } while (!(await waitFor(counted, 3000)) && injected < 5);
       assert.ok(
-        await waitFor(
-          async () =>
-            await counter(r5, "lsa_received_total", 'result="malformed"') >= before.malformed + 3,
-          5000,
-        ),
+        await counted(),
+        `rejections not all counted after ${injected} injections (last injector error: ${lastError})`,
       );
-      assert.ok(await counter(r5, "lsa_received_total", 'result="version"') >= before.version + 1);
       assert.ok(await counter(r5, "mesh_probe_rejected_total") >= before.probes + 5);
       // Still alive, and the mesh heals the replaced session.
       const status = await fetch(`${r5.api}/mesh/status`).then((r) => r.json());
