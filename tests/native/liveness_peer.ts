@@ -5,6 +5,19 @@
  * @module
  */
 import dgram from "node:dgram";
+import type { MeshInterface } from "../../core/mesh/interfaces.ts";
+
+/** The helper's side of a loopback test link. */
+export const LOCAL = "127.0.0.1";
+/** The TypeScript peer's side of a loopback test link. */
+export const PEER = "127.0.0.2";
+/** A loopback "link" between the helper (LOCAL) and a TypeScript peer (PEER). */
+export const LOOPBACK_LINK: MeshInterface = {
+  name: "lo",
+  localAddress: LOCAL,
+  peerAddress: PEER,
+  prefixLength: 31,
+};
 
 /** Encodes a liveness packet; with a key it carries the 16-byte HMAC-SHA-256 tag. */
 export async function encodeLiveness(

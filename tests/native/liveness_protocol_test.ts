@@ -12,19 +12,17 @@ import {
   startFastLiveness,
 } from "../../core/mesh/fast_liveness.ts";
 import type { ProbeAuth } from "../../core/mesh/prober.ts";
-import type { MeshInterface } from "../../core/mesh/interfaces.ts";
 import { seededRandom } from "../../core/random/seeded_random.ts";
-import { encodeLiveness, fromHex, livenessPeer } from "./liveness_peer.ts";
+import {
+  encodeLiveness,
+  fromHex,
+  livenessPeer,
+  LOCAL,
+  LOOPBACK_LINK as link,
+  PEER,
+} from "./liveness_peer.ts";
 import { alive as processAlive } from "../testbed/netns.ts";
 
-const LOCAL = "127.0.0.1";
-const PEER = "127.0.0.2";
-const link: MeshInterface = {
-  name: "lo",
-  localAddress: LOCAL,
-  peerAddress: PEER,
-  prefixLength: 31,
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const port = () => 20000 + Math.floor(Math.random() * 20000);
 

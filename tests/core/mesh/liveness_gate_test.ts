@@ -7,19 +7,16 @@ import {
   openGate,
   startLivenessGate,
 } from "../../../core/mesh/liveness_gate.ts";
-import type { MeshInterface } from "../../../core/mesh/interfaces.ts";
 import { newNeighbour } from "../../../core/mesh/neighbour.ts";
 import { ensureLivenessBinary } from "../../../native/ensure_built.ts";
-import { encodeLiveness, livenessPeer } from "../../native/liveness_peer.ts";
+import {
+  encodeLiveness,
+  livenessPeer,
+  LOCAL,
+  LOOPBACK_LINK as link,
+  PEER,
+} from "../../native/liveness_peer.ts";
 
-const LOCAL = "127.0.0.1";
-const PEER = "127.0.0.2";
-const link: MeshInterface = {
-  name: "lo",
-  localAddress: LOCAL,
-  peerAddress: PEER,
-  prefixLength: 31,
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("checkLivenessConfig() refuses a helper port equal to the probe or control port", async () => {
