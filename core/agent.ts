@@ -182,24 +182,22 @@ export async function startAgent(
   };
   const app = options.app(deps);
 
-  // --- identity: the same API for peer agents over mTLS (identity.mtls_api_port; off when null) ---
-  try {
-    const port = await identity?.serveMtlsApi((req, info) => app.fetch(req, info));
-    if (port != null) log.info("Peer API over mTLS on {host}:{port}", { host: config.host, port });
-  } catch (err) {
+  /** Stops what runs besides the HTTP server and the scheduler, newest first; the store stays. */
+  const stopParts = async () => {
     await meshRuntime.stop();
     await ebpf?.stop();
     await kb.close();
     await identity?.close();
-    kv.close();
-    throw err;
-  }
-  // --- end identity ---
+  };
 
   let resolveListen: (url: string) => void;
   const listening = new Promise<string>((r) => resolveListen = r);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
+    // --- identity: the same API for peer agents over mTLS (identity.mtls_api_port; off when null) ---
+    const port = await identity?.serveMtlsApi((req, info) => app.fetch(req, info));
+    if (port != null) log.info("Peer API over mTLS on {host}:{port}", { host: config.host, port });
+    // --- end identity ---
     server = Deno.serve({
       hostname: config.host,
       port: config.port,
@@ -209,10 +207,7 @@ export async function startAgent(
       },
     }, app.fetch);
   } catch (err) {
-    await meshRuntime.stop();
-    await ebpf?.stop();
-    await kb.close();
-    await identity?.close();
+    await stopParts();
     kv.close();
     throw err;
   }
@@ -241,10 +236,7 @@ export async function startAgent(
         // Stop accepting, let in-flight requests finish, then the tasks, then the store.
         await server.shutdown();
         await scheduler.stop(timeoutMs);
-        await meshRuntime.stop();
-        await ebpf?.stop();
-        await kb.close();
-        await identity?.close();
+        await stopParts();
         return "done" as const;
       })().catch((err) => {
         log.error("Error during shutdown: {error}", { error: errorMessage(err) });
