@@ -54,6 +54,18 @@ def recv(addr, port, count, seconds):
     seen = bytearray(count)
     arrival = array.array("d", bytes(8 * count))
     received = 0
+
+    def take(data):
+        """Records one datagram; 1 if it was a new sequence number, else 0."""
+        if len(data) < 4:
+            return 0
+        seq = struct.unpack("!I", data[:4])[0]
+        if seq >= count or seen[seq]:
+            return 0
+        seen[seq] = 1
+        arrival[seq] = time.time()
+        return 1
+
     deadline = time.monotonic() + seconds
     print(json.dumps({"ready": True}), flush=True)
     while time.monotonic() < deadline:
@@ -63,24 +75,12 @@ def recv(addr, port, count, seconds):
             s.setblocking(False)
             try:
                 while True:
-                    data = s.recv(2048)
-                    if len(data) >= 4:
-                        seq = struct.unpack("!I", data[:4])[0]
-                        if seq < count and not seen[seq]:
-                            seen[seq] = 1
-                            arrival[seq] = time.time()
-                            received += 1
+                    received += take(s.recv(2048))
             except BlockingIOError:
                 pass
             break
         if s in ready:
-            data = s.recv(2048)
-            if len(data) >= 4:
-                seq = struct.unpack("!I", data[:4])[0]
-                if seq < count and not seen[seq]:
-                    seen[seq] = 1
-                    arrival[seq] = time.time()
-                    received += 1
+            received += take(s.recv(2048))
     first = seen.find(1)
     last = seen.rfind(1)
     # Each gap: first and last missing sequence number, and the arrival times (epoch s) of the
