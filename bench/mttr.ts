@@ -109,6 +109,24 @@ function pct(values: number[], p: number): number | null {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
+/** Milliseconds rounded to whole ones (null stays null). */
+const ms = (v: number | null) => v === null ? null : Math.round(v);
+
+/**
+ * The event keys of one mesh's run under `prefix`: how many cuts and kills, and the p50/p95/p99
+ * of their MTTRs in ms.
+ */
+function eventKeys(prefix: string, r: { cutMs: number[]; killMs: number[] }) {
+  const out: Record<string, number | null> = {
+    [`${prefix}cuts`]: r.cutMs.length,
+    [`${prefix}kills`]: r.killMs.length,
+  };
+  for (const [kind, values] of [["cut", r.cutMs], ["kill", r.killMs]] as const) {
+    for (const p of [50, 95, 99]) out[`${prefix}${kind}_p${p}_ms`] = ms(pct(values, p));
+  }
+  return out;
+}
+
 interface Mesh {
   name: string;
   /** Extra agent `mesh` settings (x0 only). */
@@ -600,7 +618,6 @@ async function fastestStableBabeld(stateFile: string): Promise<number> {
 
 if (import.meta.main) {
   const tmp = await Deno.makeTempDir({ prefix: "x0-mttr-" });
-  const ms = (v: number | null) => v === null ? null : Math.round(v);
   try {
     if (X0_FAST_SPEC !== "off") {
       await ensureLivenessBinary();
@@ -616,14 +633,7 @@ if (import.meta.main) {
       topology: `grid:${GRID}`,
       control_channel: MTLS ? "mtls" : "tcp",
       rate_pps: RATE,
-      cuts: x0.cutMs.length,
-      kills: x0.killMs.length,
-      cut_p50_ms: ms(pct(x0.cutMs, 50)),
-      cut_p95_ms: ms(pct(x0.cutMs, 95)),
-      cut_p99_ms: ms(pct(x0.cutMs, 99)),
-      kill_p50_ms: ms(pct(x0.killMs, 50)),
-      kill_p95_ms: ms(pct(x0.killMs, 95)),
-      kill_p99_ms: ms(pct(x0.killMs, 99)),
+      ...eventKeys("", x0),
       restore_max_gap_ms: ms(Math.max(0, ...x0.restoreMs)),
       loss_outside_events_ms: ms(x0.spuriousMs),
       probe_offlines: x0.probeOfflines,
@@ -644,13 +654,7 @@ if (import.meta.main) {
           x0_fast_liveness_interval_ms: liveness.intervalMs,
           x0_fast_liveness_dead_ms: liveness.deadMs,
           x0_fast_timers_chosen_by: X0_FAST_SPEC === "auto" ? "fastest stable" : "flag",
-          x0_fast_cuts: f.cutMs.length,
-          x0_fast_kills: f.killMs.length,
-          x0_fast_cut_p50_ms: ms(pct(f.cutMs, 50)),
-          x0_fast_cut_p95_ms: ms(pct(f.cutMs, 95)),
-          x0_fast_cut_p99_ms: ms(pct(f.cutMs, 99)),
-          x0_fast_kill_p50_ms: ms(pct(f.killMs, 50)),
-          x0_fast_kill_p99_ms: ms(pct(f.killMs, 99)),
+          ...eventKeys("x0_fast_", f),
           x0_fast_restore_max_gap_ms: ms(Math.max(0, ...f.restoreMs)),
           x0_fast_loss_outside_events_ms: ms(f.spuriousMs),
           x0_fast_converge_s: Math.round(f.converge_s * 100) / 100,
@@ -669,9 +673,7 @@ if (import.meta.main) {
       Object.assign(out, {
         x0_probe_fast_probe_interval_ms: X0_PROBE_FAST,
         x0_probe_fast_dead_probes: X0_PROBE_FAST_DEAD,
-        x0_probe_fast_cut_p50_ms: ms(pct(f.cutMs, 50)),
-        x0_probe_fast_cut_p99_ms: ms(pct(f.cutMs, 99)),
-        x0_probe_fast_kill_p99_ms: ms(pct(f.killMs, 99)),
+        ...eventKeys("x0_probe_fast_", f),
         x0_probe_fast_loss_outside_events_ms: ms(f.spuriousMs),
       });
     }
@@ -692,21 +694,10 @@ if (import.meta.main) {
         : { cutMs: [], killMs: [] };
       Object.assign(out, {
         babeld_fast_hello_s: hello,
-        babeld_fast_cuts: fast.cutMs.length,
-        babeld_fast_kills: fast.killMs.length,
-        babeld_fast_cut_p50_ms: ms(pct(fast.cutMs, 50)),
-        babeld_fast_cut_p99_ms: ms(pct(fast.cutMs, 99)),
-        babeld_fast_cut_p95_ms: ms(pct(fast.cutMs, 95)),
-        babeld_fast_kill_p99_ms: ms(pct(fast.killMs, 99)),
+        ...eventKeys("babeld_fast_", fast),
         babeld_fast_loss_outside_events_ms: ms(fast.spuriousMs),
-        babeld_hello_0_1_cut_p50_ms: ms(pct(tenth.cutMs, 50)),
-        babeld_hello_0_1_cut_p99_ms: ms(pct(tenth.cutMs, 99)),
-        babeld_hello_0_1_kill_p99_ms: ms(pct(tenth.killMs, 99)),
-        babeld_default_cuts: def.cutMs.length,
-        babeld_default_kills: def.killMs.length,
-        babeld_default_cut_p50_ms: ms(pct(def.cutMs, 50)),
-        babeld_default_cut_p99_ms: ms(pct(def.cutMs, 99)),
-        babeld_default_kill_p99_ms: ms(pct(def.killMs, 99)),
+        ...eventKeys("babeld_hello_0_1_", tenth),
+        ...eventKeys("babeld_default_", def),
       });
       const ratio = (a: unknown, b: unknown) =>
         typeof a === "number" && typeof b === "number" && a > 0
