@@ -1,23 +1,7 @@
 import assert from "node:assert/strict";
-import { freePort, runCli, startAgentProcess } from "../helpers/agent_process.ts";
+import { freePort, mintApiToken, runCli, startAgentProcess } from "../helpers/agent_process.ts";
 
-const AUD = "x0tta6bl4-api";
-
-async function mint(dataDir: string, scope: string, aud = AUD): Promise<string> {
-  const out = await runCli([
-    "identity",
-    "token",
-    "mint",
-    "--scope",
-    scope,
-    "--aud",
-    aud,
-    "--data-dir",
-    dataDir,
-  ]);
-  assert.equal(out.code, 0, out.stderr);
-  return out.stdout.trim();
-}
+const mint = mintApiToken;
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 

@@ -1,23 +1,7 @@
 import assert from "node:assert/strict";
-import { runCli, startAgentProcess } from "../helpers/agent_process.ts";
+import { mintApiToken, startAgentProcess } from "../helpers/agent_process.ts";
 
 /** Mints an API token (JWT-SVID) with the agent's identity, as an operator would. */
-async function mintToken(dataDir: string, scope: string): Promise<string> {
-  const out = await runCli([
-    "identity",
-    "token",
-    "mint",
-    "--scope",
-    scope,
-    "--aud",
-    "x0tta6bl4-api",
-    "--data-dir",
-    dataDir,
-  ]);
-  assert.equal(out.code, 0, out.stderr);
-  return out.stdout.trim();
-}
-
 Deno.test("the agent serves a knowledge base seeded with runbooks that survives a restart", async (t) => {
   const first = await startAgentProcess();
   const dataDir = first.dataDir;
@@ -32,7 +16,7 @@ Deno.test("the agent serves a knowledge base seeded with runbooks that survives 
       assert.ok(body.hits.every((h: { document_type: string }) => h.document_type === "runbook"));
     });
     await t.step("a posted note is searchable", async () => {
-      const token = await mintToken(dataDir, "operate");
+      const token = await mintApiToken(dataDir, "operate");
       const res = await fetch(`${first.url}/knowledge/documents`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },

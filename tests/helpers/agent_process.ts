@@ -27,6 +27,33 @@ export function freePort(): number {
   return port;
 }
 
+/**
+ * Mints an API token (JWT-SVID) with `deno task cli identity token mint` on an agent's data dir.
+ *
+ * @param dataDir the agent's data dir (holds its identity)
+ * @param scope read, operate or admin
+ * @param aud the audience (default the API's, `x0tta6bl4-api`)
+ */
+export async function mintApiToken(
+  dataDir: string,
+  scope: string,
+  aud = "x0tta6bl4-api",
+): Promise<string> {
+  const out = await runCli([
+    "identity",
+    "token",
+    "mint",
+    "--scope",
+    scope,
+    "--aud",
+    aud,
+    "--data-dir",
+    dataDir,
+  ]);
+  if (out.code !== 0) throw new Error(`identity token mint failed: ${out.stderr}`);
+  return out.stdout.trim();
+}
+
 /** Runs `main.ts` with arguments and returns exit code, stdout and stderr. */
 export async function runCli(
   args: string[],
