@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort, startAgentProcess } from "../../helpers/agent_process.ts";
+import { until } from "./helpers.ts";
 
 const SERVICE = new URL("./fixtures/fault_service.ts", import.meta.url).pathname;
 
@@ -16,20 +17,6 @@ async function pids(port: number): Promise<number[]> {
     stdout: "piped",
   }).output();
   return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map(Number);
-}
-
-async function until<T>(
-  fn: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 async function getJson(url: string) {

@@ -64,3 +64,24 @@ export function scriptedMonitor(): {
     },
   };
 }
+
+/**
+ * Polls `fn` every 100 ms until it returns a value (errors count as "not yet").
+ *
+ * @param fn the probe; undefined means not yet
+ * @param timeoutMs how long to wait
+ * @param what named in the timeout error
+ */
+export async function until<T>(
+  fn: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}

@@ -11,16 +11,7 @@ import { missingForNetns, skipOrFail } from "../../testbed/harness.ts";
 import { must } from "../../testbed/netns.ts";
 import { link, router, setLinkLoss, testbedDown, testbedUp } from "../../testbed/testbed.ts";
 import { parseTopology } from "../../testbed/topology.ts";
-
-async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
+import { until } from "./helpers.ts";
 
 const getJson = async (url: string) =>
   await (await fetch(url, { signal: AbortSignal.timeout(2000) })).json();
