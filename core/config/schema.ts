@@ -61,6 +61,12 @@ const meshSchema = z.object({
   lsa_max_age_s: z.int().min(5).max(3600).default(60),
   /** Seconds between re-originations of our own LSA (keep well below lsa_max_age_s). */
   lsa_refresh_s: z.int().min(1).max(1800).default(15),
+  /**
+   * Cap of the stub phase at start (RFC 6987): until its own routes are installed after the
+   * database exchange with every neighbour, the router advertises its links at the maximum cost
+   * so it is not used as a transit hop; the phase ends then, or after this long. 0 disables it.
+   */
+  stub_on_start_ms: z.int().min(0).max(600_000).default(5000),
   /** Delay that coalesces topology changes into one route recomputation. */
   recompute_debounce_ms: z.int().min(0).max(10_000).default(10),
   /** Endpoint of an external fabric daemon (e.g. unix:///var/run/yggdrasil.sock). */

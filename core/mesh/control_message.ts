@@ -1,6 +1,8 @@
 /**
  * Messages of the link-state control channel (TCP between neighbours): HELLO opens a session,
- * LSA carries one router's link-state advertisement, ACK acknowledges an LSA. Every message
+ * LSA carries one router's link-state advertisement, ACK acknowledges an LSA, DB_END follows the
+ * database a router sends when a session opens (the receiver then holds the sender's whole
+ * database: the adjacency is full, as OSPF's Full state). Every message
  * carries a version field; the parser is strict (exact keys, types, ranges) so a malformed
  * message is rejected with a reason instead of reaching the database.
  *
@@ -13,8 +15,14 @@ export const CONTROL_VERSION = 1;
 /** Most links one LSA may list. */
 export const MAX_LSA_LINKS = 256;
 
-/** Largest cost a link may advertise. */
+/**
+ * Largest cost a link may advertise. A router in its stub phase (see stub_phase.ts) advertises
+ * every link at this cost (RFC 6987's max metric), so transit through it costs at least this much.
+ */
 export const MAX_LINK_COST = 1_000_000;
+
+/** Most LSAs a DB_END may count (far above any database the agent can hold). */
+export const MAX_DB_LSAS = 1_000_000;
 
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -44,7 +52,8 @@ export interface Lsa {
 export type ControlMessage =
   | { v: 1; type: "hello"; node_id: string; router_address: string }
   | { v: 1; type: "lsa"; lsa: Lsa }
-  | { v: 1; type: "ack"; origin: string; seq: number };
+  | { v: 1; type: "ack"; origin: string; seq: number }
+  | { v: 1; type: "db_end"; lsas: number };
 
 /** Result of {@linkcode parseControlMessage}. */
 export type ControlParse =
@@ -161,6 +170,15 @@ export function parseControlMessage(text: string): ControlParse {
             seq: seqNumber(raw.seq, "ack.seq"),
           },
         };
+      case "db_end":
+        exactKeys(raw, ["v", "type", "lsas"], "db_end");
+        if (
+          typeof raw.lsas !== "number" || !Number.isSafeInteger(raw.lsas) || raw.lsas < 0 ||
+          raw.lsas > MAX_DB_LSAS
+        ) {
+          throw new Malformed(`db_end.lsas: must be an integer 0 to ${MAX_DB_LSAS}`);
+        }
+        return { ok: true, message: { v: 1, type: "db_end", lsas: raw.lsas } };
       default:
         throw new Malformed(`message: unknown type ${JSON.stringify(raw.type)}`);
     }

@@ -1,7 +1,9 @@
 /**
  * Reliable flooding over the control channel: one session per usable neighbour (the router
- * with the smaller node id connects), HELLO then a full database exchange when a session
- * opens, every LSA acknowledged, unacknowledged LSAs retransmitted on the interface tick.
+ * with the smaller node id connects), HELLO then a full database exchange ended by DB_END when a
+ * session opens, every LSA acknowledged, unacknowledged LSAs retransmitted on the interface tick.
+ * A session is full (an adjacency worth advertising) once the peer's HELLO and DB_END arrived: we
+ * then hold everything the peer knew, including its own current LSA.
  * Received messages are parsed strictly and handed to the owner, which decides what the
  * database does with them.
  *
@@ -35,7 +37,10 @@ export const SYNC_TIMEOUT_MS = 3000;
 
 interface Session {
   iface: MeshInterface;
+  /** The peer's HELLO arrived. */
   synced: boolean;
+  /** The peer's DB_END arrived too: its whole database was received. */
+  full: boolean;
   peerId: string;
   conn: ControlConn;
   /** performance.now() when the session opened. */
@@ -53,7 +58,7 @@ export interface FloodOwner {
   current(origin: string): Lsa | undefined;
   /** Handles a received LSA; returns whether to acknowledge it. */
   onLsa(lsa: Lsa, iface: MeshInterface): void;
-  /** A session became synchronized (HELLO received, database sent) or went away. */
+  /** A session became full (the peer's HELLO and whole database received) or a full one ended. */
   onSessionChange(iface: MeshInterface): void;
 }
 
@@ -70,8 +75,10 @@ export interface Flooder {
   /** Acknowledges an LSA on one interface. */
   ack(iface: MeshInterface, lsa: Lsa): void;
   sessions(): number;
-  /** Whether the session on `iface` is up and has exchanged HELLOs (an adjacency). */
+  /** Whether the session on `iface` is up and has exchanged HELLOs. */
   synced(iface: MeshInterface): boolean;
+  /** Whether the session on `iface` is full: HELLO and the peer's whole database received. */
+  full(iface: MeshInterface): boolean;
   stop(): Promise<void>;
 }
 
@@ -121,16 +128,19 @@ export function startFlooder(
       openedAt: performance.now(),
       unacked: new Map(),
       synced: false,
+      full: false,
     };
     sessions.set(iface.name, s);
     write(s, { v: 1, type: "hello", node_id: owner.nodeId, router_address: owner.routerAddress });
-    for (const lsa of owner.database()) sendLsa(s, lsa);
+    const database = owner.database();
+    for (const lsa of database) sendLsa(s, lsa);
+    write(s, { v: 1, type: "db_end", lsas: database.length });
     const reader = read(s).finally(() => {
       readers.delete(reader);
       conn.close();
       if (sessions.get(iface.name) === s) {
         sessions.delete(iface.name);
-        if (s.synced && !stopped) owner.onSessionChange(iface);
+        if (s.full && !stopped) owner.onSessionChange(iface);
       }
     });
     readers.add(reader);
@@ -162,16 +172,18 @@ export function startFlooder(
             return;
           }
           helloSeen = true;
-          if (!s.synced && sessions.get(s.iface.name) === s) {
-            s.synced = true;
-            owner.onSessionChange(s.iface);
-          }
+          if (sessions.get(s.iface.name) === s) s.synced = true;
         } else if (!helloSeen) {
           lsaReceived.inc({ result: "malformed" });
           log.warning("Control message before HELLO from {iface}; closing", {
             iface: s.iface.name,
           });
           return;
+        } else if (m.type === "db_end") {
+          if (!s.full && sessions.get(s.iface.name) === s) {
+            s.full = true;
+            owner.onSessionChange(s.iface);
+          }
         } else if (m.type === "ack") {
           const u = s.unacked.get(m.origin);
           if (u && u.seq <= m.seq) s.unacked.delete(m.origin);
@@ -267,6 +279,7 @@ export function startFlooder(
     },
     sessions: () => sessions.size,
     synced: (iface) => sessions.get(iface.name)?.synced ?? false,
+    full: (iface) => sessions.get(iface.name)?.full ?? false,
     async stop() {
       stopped = true;
       listener.close();

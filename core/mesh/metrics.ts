@@ -85,3 +85,28 @@ export const livenessRestarts = metric("mesh_liveness_helper_restarts_total", ()
     help: "Restarts of the native liveness helper after it exited unexpectedly",
     registers: [registry],
   }));
+
+/** 1 while the router is in its stub phase (advertising every link at the maximum cost). */
+export const stubRouter = metric("mesh_stub_router", () =>
+  new Gauge({
+    name: "mesh_stub_router",
+    help: "1 while this router advertises max-cost links at start (RFC 6987 stub phase), else 0",
+    registers: [registry],
+  }));
+
+/** Stub phases that ended, by reason (converged, cap). */
+export const stubPhaseEnded = metric("mesh_stub_phase_total", () =>
+  new Counter({
+    name: "mesh_stub_phase_total",
+    help: "Stub phases at start that ended, by reason (converged: own routes installed; cap)",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  }));
+
+/** Duration of the last stub phase. */
+export const stubPhaseSeconds = metric("mesh_stub_phase_seconds", () =>
+  new Gauge({
+    name: "mesh_stub_phase_seconds",
+    help: "Duration of the last stub phase at start, in seconds",
+    registers: [registry],
+  }));

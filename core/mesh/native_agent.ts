@@ -4,14 +4,16 @@
  * change (debounced), installs them in the kernel under its own protocol number, and on a
  * neighbour going OFFLINE switches every route through it to its precomputed backup before
  * flooding anything (fast reroute). With mesh.fast_liveness the native helper's `down` takes the
- * same path, and a neighbour is usable only while both the prober and the helper agree.
+ * same path, and a neighbour is usable only while both the prober and the helper agree. At start
+ * the router is a stub (stub_phase.ts): it advertises its links at the maximum cost until its own
+ * routes are installed, so nobody uses it as a transit hop before it can forward.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "../config/schema.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
-import type { Lsa } from "./control_message.ts";
+import { type Lsa, MAX_LINK_COST } from "./control_message.ts";
 import { type MeshInterface, resolveMeshInterfaces } from "./interfaces.ts";
 import {
   BACKUP_METRIC,
@@ -53,6 +55,7 @@ import {
   startLivenessGate,
 } from "./liveness_gate.ts";
 import { type ControlTransport, tcpTransport } from "./transport.ts";
+import { neighboursSynced, startStubPhase, type StubPhase } from "./stub_phase.ts";
 import type { MeshRoute, MeshView } from "./view.ts";
 
 const log = getLogger(["x0", "mesh"]);
@@ -189,10 +192,15 @@ export async function startNativeMesh(
     return out;
   };
 
-  const install = (entries: RouteEntry[]) => {
+  /** Installs a table; `token` (from the stub phase) marks a freshly computed one. */
+  const install = (entries: RouteEntry[], token?: number) => {
     if (!routeTable || stopped) return;
     const routes = kernelRoutes(entries);
     routeTable.sync(routes).then((ms) => {
+      if (token !== undefined && !stopped) {
+        stub.noteInstalled(token);
+        checkStub();
+      }
       if (ms === 0) return;
       routeInstallDuration.observe(ms / 1000);
       const destinations = new Set(routes.map((r) => r.destination)).size;
@@ -207,7 +215,11 @@ export async function startNativeMesh(
     recomputeTimer = undefined;
     if (stopped) return;
     const started = performance.now();
-    const topology = topologyFromLsas(lsdb.entries().map((e) => e.lsa));
+    const token = stub.noteComputed();
+    // Our own links at their real costs: the stub phase's max costs are for others' transit
+    // (our first hops are the same either way, and the table does not change when it ends).
+    const lsas = lsdb.entries().map((e) => e.lsa.origin === nodeId && ownReal ? ownReal : e.lsa);
+    const topology = topologyFromLsas(lsas);
     try {
       table = engine.routeTable(topology, nodeId);
     } catch (err) {
@@ -215,7 +227,12 @@ export async function startNativeMesh(
       return;
     }
     routeRecomputeDuration.observe((performance.now() - started) / 1000);
-    install(table);
+    if (routeTable) {
+      install(table, token);
+    } else {
+      stub.noteInstalled(token);
+      checkStub();
+    }
   };
 
   const scheduleRecompute = () => {
@@ -223,18 +240,23 @@ export async function startNativeMesh(
     recomputeTimer ??= setTimeout(recompute, mesh.recompute_debounce_ms);
   };
 
+  /** Our current LSA with real link costs (what our own route computation uses). */
+  let ownReal: Lsa | null = null;
+  /** Our next LSA as advertised: every link at MAX_LINK_COST while in the stub phase. */
   const ownLsa = (): Lsa => {
     seq = Math.max(seq + 1, Date.now());
-    // Like an OSPF FULL adjacency: a link is advertised only once the neighbour is usable
-    // and the databases were exchanged, so nobody routes through a router that has no routes.
-    const links = [...usableByPeer().values()].filter(({ iface }) => flooder.synced(iface)).map((
+    // Like an OSPF Full adjacency: a link is advertised only once the neighbour is usable and
+    // its whole database arrived (so we hold its current LSA before anyone hears of the link).
+    const links = [...usableByPeer().values()].filter(({ iface }) => flooder.full(iface)).map((
       { iface, n },
     ) => ({
       neighbour: n.nodeId,
       cost: advertised.get(iface.name)?.cost ?? measuredCost(linkStats(n, timers)),
       quality: n.quality,
     })).sort((a, b) => a.neighbour.localeCompare(b.neighbour));
-    return { origin: nodeId, seq, age: 0, router_address: routerAddress, links };
+    ownReal = { origin: nodeId, seq, age: 0, router_address: routerAddress, links };
+    if (!stub.active()) return ownReal;
+    return { ...ownReal, links: links.map((l) => ({ ...l, cost: MAX_LINK_COST })) };
   };
 
   const originate = () => {
@@ -316,8 +338,10 @@ export async function startNativeMesh(
         return e ? lsdb.outgoing(e, performance.now()) : undefined;
       },
       onSessionChange: (iface) => {
+        if (flooder.full(iface)) stub.noteSync();
         const n = neighbourOf(iface);
         if (n && usable(iface, n)) originate();
+        checkStub();
       },
       onLsa: (lsa, iface) => {
         flooder.ack(iface, lsa);
@@ -354,6 +378,21 @@ export async function startNativeMesh(
     },
   });
 
+  const stub: StubPhase = startStubPhase(mesh.stub_on_start_ms, { onEnd: () => originate() });
+  /** Ends the stub phase once every heard neighbour's database is in and our routes installed. */
+  const checkStub = () => {
+    if (!stub.active() || stopped) return;
+    stub.check(neighboursSynced((prober?.neighbours() ?? []).map(({ iface, neighbour: n }) => ({
+      state: n?.state ?? null,
+      vetoed: vetoed(iface),
+      usable: n !== null && usable(iface, n),
+      full: flooder.full(iface),
+    }))));
+  };
+  // Our own LSA (no links yet) is in the database before any session can open, so the first
+  // database exchange already replaces a copy from before a restart everywhere.
+  lsdb.offer(ownLsa(), performance.now());
+
   prober = await startProber(interfaces, {
     nodeId,
     routerAddress,
@@ -366,6 +405,7 @@ export async function startNativeMesh(
         reconcile(iface, n);
       },
       onTick(iface, n) {
+        checkStub();
         if (!n || !usable(iface, n)) return;
         flooder.maintain(iface, n.nodeId, performance.now());
         const a = advertised.get(iface.name);
@@ -383,6 +423,7 @@ export async function startNativeMesh(
       },
     },
   }).catch(async (err) => {
+    stub.stop();
     await flooder.stop();
     await closeRunner?.();
     throw err;
@@ -396,6 +437,7 @@ export async function startNativeMesh(
       onChange: (iface) => !stopped && reconcile(iface, neighbourOf(iface)),
     });
   } catch (err) {
+    stub.stop();
     await prober.stop();
     await flooder.stop();
     await closeRunner?.();
@@ -435,6 +477,7 @@ export async function startNativeMesh(
         neighbours,
         routes: table.length,
         lsa_db_size: lsdb.size(),
+        stub: stub.active(),
       };
     },
     peers() {
@@ -477,6 +520,7 @@ export async function startNativeMesh(
     view,
     async stop() {
       stopped = true;
+      stub.stop();
       clearTimeout(recomputeTimer);
       clearInterval(housekeeping);
       clearInterval(refresh);

@@ -24,6 +24,11 @@ export interface MeshStatus {
   neighbours: number;
   routes: number;
   lsa_db_size: number;
+  /**
+   * True while the native agent is in its stub phase at start: it advertises every link at the
+   * maximum cost, so it is reachable but not used as a transit hop (absent for other backends).
+   */
+  stub?: boolean;
 }
 
 /** One neighbour as measured by this node (GET /mesh/peers). */

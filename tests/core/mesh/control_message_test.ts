@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   encodeControlMessage,
   type Lsa,
+  MAX_DB_LSAS,
+  MAX_LINK_COST,
   MAX_LSA_LINKS,
   parseControlMessage,
 } from "../../../core/mesh/control_message.ts";
@@ -16,11 +18,18 @@ const lsa = (over: Partial<Lsa> = {}): Lsa => ({
   ...over,
 });
 
-Deno.test("parseControlMessage() accepts the three message types and round-trips them", () => {
+Deno.test("parseControlMessage() accepts the four message types and round-trips them", () => {
   const messages = [
     { v: 1, type: "hello", node_id: "r1", router_address: "10.255.0.1" },
     { v: 1, type: "lsa", lsa: lsa() },
+    {
+      v: 1,
+      type: "lsa",
+      lsa: lsa({ links: [{ neighbour: "r2", cost: MAX_LINK_COST, quality: "GOOD" }] }),
+    },
     { v: 1, type: "ack", origin: "r9", seq: 42 },
+    { v: 1, type: "db_end", lsas: 0 },
+    { v: 1, type: "db_end", lsas: 20 },
   ] as const;
   for (const m of messages) {
     const parsed = parseControlMessage(encodeControlMessage(m));
@@ -59,6 +68,20 @@ Deno.test("parseControlMessage() rejects malformed and foreign-version messages 
             { neighbour: "r2", cost: 2, quality: "GOOD" },
           ],
         }),
+      },
+      "malformed",
+    ],
+    ["db_end without count", { v: 1, type: "db_end" }, "malformed"],
+    ["db_end negative", { v: 1, type: "db_end", lsas: -1 }, "malformed"],
+    ["db_end fraction", { v: 1, type: "db_end", lsas: 1.5 }, "malformed"],
+    ["db_end too many", { v: 1, type: "db_end", lsas: MAX_DB_LSAS + 1 }, "malformed"],
+    ["db_end extra key", { v: 1, type: "db_end", lsas: 1, x: 1 }, "malformed"],
+    [
+      "cost over the maximum",
+      {
+        v: 1,
+        type: "lsa",
+        lsa: lsa({ links: [{ neighbour: "r2", cost: MAX_LINK_COST + 1, quality: "GOOD" }] }),
       },
       "malformed",
     ],

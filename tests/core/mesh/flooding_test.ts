@@ -130,3 +130,80 @@ Deno.test("flooder keeps a synchronized session past the sync timeout", async ()
     await flooder.stop();
   }
 });
+
+Deno.test("flooder: a session is full only after the peer's DB_END, and says so once", async (t) => {
+  const enc = (m: Parameters<typeof encodeControlMessage>[0]) =>
+    frame(new TextEncoder().encode(encodeControlMessage(m)));
+  const peerLsa = {
+    origin: "r2",
+    seq: 7,
+    age: 0,
+    router_address: "10.255.0.2",
+    links: [{ neighbour: "r1", cost: 1_000_000, quality: "GOOD" as const }],
+  };
+  let ctl: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const written: string[] = [];
+  const conn = {
+    closed: false,
+    remoteAddress: IFACE.peerAddress,
+    readable: new ReadableStream<Uint8Array>({ start: (c) => void (ctl = c) }),
+    write(data: Uint8Array) {
+      written.push(new TextDecoder().decode(data.subarray(4)));
+      return Promise.resolve();
+    },
+    close() {
+      if (conn.closed) return;
+      conn.closed = true;
+      ctl?.close();
+    },
+  };
+  const { transport } = fakeTransport(() => conn);
+  const changes: boolean[] = [];
+  const received: string[] = [];
+  const ownLsa = { ...peerLsa, origin: "r1", router_address: "10.255.0.1", links: [] };
+  const flooder = startFlooder([IFACE], {
+    transport,
+    controlPort: 6971,
+    neighbourOn: () => "r2",
+    owner: {
+      nodeId: "r1",
+      routerAddress: "10.255.0.1",
+      database: () => [ownLsa],
+      current: () => undefined,
+      onLsa: (lsa) => received.push(lsa.origin),
+      onSessionChange: () => changes.push(flooder.full(IFACE)),
+    },
+  });
+  try {
+    flooder.maintain(IFACE, "r2", performance.now());
+    await tick();
+    await t.step("our side sends HELLO, its database, then DB_END", () => {
+      assert.deepEqual(written.map((w) => JSON.parse(w).type), ["hello", "lsa", "db_end"]);
+      assert.equal(JSON.parse(written[2]).lsas, 1);
+    });
+    await t.step("HELLO and the database alone do not make the session full", async () => {
+      ctl!.enqueue(enc({ v: 1, type: "hello", node_id: "r2", router_address: "10.255.0.2" }));
+      ctl!.enqueue(enc({ v: 1, type: "lsa", lsa: peerLsa }));
+      for (let i = 0; i < 5; i++) await tick();
+      assert.equal(flooder.synced(IFACE), true);
+      assert.equal(flooder.full(IFACE), false);
+      assert.deepEqual(received, ["r2"]);
+      assert.deepEqual(changes, []);
+    });
+    await t.step("DB_END does, and the owner hears of it once", async () => {
+      ctl!.enqueue(enc({ v: 1, type: "db_end", lsas: 1 }));
+      ctl!.enqueue(enc({ v: 1, type: "db_end", lsas: 1 }));
+      for (let i = 0; i < 5; i++) await tick();
+      assert.equal(flooder.full(IFACE), true);
+      assert.deepEqual(changes, [true]);
+    });
+    await t.step("the end of a full session is reported too", async () => {
+      conn.close();
+      for (let i = 0; i < 5; i++) await tick();
+      assert.equal(flooder.full(IFACE), false);
+      assert.deepEqual(changes, [true, false]);
+    });
+  } finally {
+    await flooder.stop();
+  }
+});
