@@ -25,6 +25,9 @@
  *   default-timer run, ~5 minutes) --no-babeld --out FILE --mtls (agents' control channel over
  *   mTLS with probe and helper HMAC; default plain TCP, helper unauthenticated, like babeld)
  * --keep-logs DIR (copies every agent's log of every run to DIR/<run>/<router>.log)
+ * --source (agents run from main.ts; by default the bench builds the single-file bundle of
+ *   `deno task build:agent` and runs the agents from it, as routers should, and measures one
+ *   cold start from source besides: `converge_source_s`)
  *
  * @module
  */
@@ -43,6 +46,8 @@ import {
 } from "../tests/testbed/testbed.ts";
 import { nsRun, pool } from "../tests/testbed/netns.ts";
 import { ensureLivenessBinary } from "../native/ensure_built.ts";
+import { AGENT_BUNDLE, buildAgentBundle } from "../scripts/build_agent.ts";
+import { ROOT } from "../core/paths.ts";
 import { forwardingPath } from "../tests/testbed/traffic.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
@@ -73,6 +78,12 @@ const WITH_BABELD_DEFAULT = !Deno.args.includes("--no-babeld-default");
  * TCP. Off by default: the committed results and the default-timer keys are on plain TCP.
  */
 const MTLS = Deno.args.includes("--mtls");
+/**
+ * Agents run from main.ts instead of the bundle `deno task build:agent` writes (the bench
+ * builds it first). Without it the bundle runs everything and a cold start from source is
+ * measured on its own as well (`converge_source_s`).
+ */
+const SOURCE = Deno.args.includes("--source");
 /** Directory the agents' logs of every run are copied to before teardown ("" keeps none). */
 const KEEP_LOGS = flag("keep-logs", "");
 const OUT = flag("out", `${HERE}results/mttr.json`);
@@ -131,6 +142,10 @@ interface Mesh {
   name: string;
   /** Extra agent `mesh` settings (x0 only). */
   mesh?: Record<string, unknown>;
+  /** The agent's entry module (x0 only): the bundle, or main.ts with --source. */
+  entry?: string;
+  /** Installation before the cold-start clock runs (identities, as a router gets at install). */
+  prepare?(state: TestbedState): Promise<void>;
   start(state: TestbedState): Promise<void>;
   /** Restarts the routing process of one (revived) router. */
   restart(state: TestbedState, name: string): Promise<void>;
@@ -147,6 +162,7 @@ interface Liveness {
 
 function x0Mesh(
   timers: { probe?: { intervalMs: number; deadProbes: number }; liveness?: Liveness } = {},
+  entry: string = SOURCE ? `${ROOT}main.ts` : AGENT_BUNDLE,
 ): Mesh {
   const { probe, liveness } = timers;
   const mesh: Record<string, unknown> = {};
@@ -163,13 +179,19 @@ function x0Mesh(
     };
     name.push(`liveness helper ${liveness.intervalMs} ms, down after ${liveness.deadMs} ms`);
   }
+  if (entry !== AGENT_BUNDLE) name.push("from source");
   return {
     name: `x0tta6bl4 (${name.length ? name.join("; ") : "default timers"})`,
     mesh,
+    entry,
+    async prepare(state) {
+      // One trust domain for all routers, provisioned as at installation (not part of the cold
+      // start): the mTLS control channel (and with it the probe and liveness-helper HMAC) works
+      // as deployed, and without --mtls the agents still load an SVID rather than each minting
+      // a CA of its own on first start.
+      await provisionIdentities(state);
+    },
     async start(state) {
-      // One trust domain for all routers, so the mTLS control channel (and with it the probe and
-      // liveness-helper HMAC) works as deployed.
-      if (MTLS) await provisionIdentities(state);
       await pool(state.routers, 20, (r) => startRouterAgent(state, r));
     },
     async restart(state, name) {
@@ -242,12 +264,13 @@ function babeldMesh(helloS: number | null, holdMs: number, settleMs: number): Me
  * a CPU-limited cgroup (babeld is started outside the agents' cgroups, so limits would favour it;
  * and cgroup v1 RT group scheduling would refuse the liveness helper SCHED_FIFO).
  */
-function upOptions(stateFile: string, mesh?: Record<string, unknown>) {
+function upOptions(stateFile: string, mesh?: Mesh) {
   const identity = MTLS ? { mesh_mtls: true } : { mesh_mtls: false };
   const options = {
     stateFile,
     agent: "none" as const,
-    mesh,
+    entry: mesh?.entry,
+    mesh: mesh?.mesh,
     config: { identity },
     cgroups: false as const,
   };
@@ -414,26 +437,48 @@ interface Event {
   undoAt: number;
 }
 
+/**
+ * Launches every router of a fresh testbed at once and waits for the mesh to converge: launch
+ * → the last router has a full kernel table. Also returns the time after the last agent logged
+ * that its mesh started.
+ */
+async function coldStart(mesh: Mesh, state: TestbedState) {
+  await mesh.prepare?.(state);
+  const launched = Date.now();
+  await mesh.start(state);
+  const routesAfter = await waitRoutes(state, 120_000);
+  if (routesAfter === null) throw new Error(`${mesh.name} did not converge within 120 s`);
+  // The moment the last router installed its full table, from the agents' own logs (the
+  // polling above only confirms it); babeld does not log it, so its time is the poll's.
+  const convergedAt = (await lastFullTable(state, Date.now())) ?? Date.now();
+  const converge_s = (convergedAt - launched) / 1000;
+  const started = await lastMeshStart(state);
+  const converge_after_start_s = started === null ? null : (convergedAt - started) / 1000;
+  console.log(
+    `${mesh.name}: converged ${converge_s.toFixed(2)} s after launch, ${
+      converge_after_start_s?.toFixed(2) ?? "?"
+    } s after the last agent started`,
+  );
+  return { converge_s, converge_after_start_s };
+}
+
+/** Cold start only (no stream, no events) of a mesh on a fresh testbed. */
+async function coldStartOnly(mesh: Mesh, stateFile: string) {
+  const state = await testbedUp(parseTopology(`grid:${GRID}`), upOptions(stateFile, mesh));
+  try {
+    return await coldStart(mesh, state);
+  } finally {
+    if (KEEP_LOGS) await keepLogs(state, mesh.name);
+    await testbedDown(stateFile);
+  }
+}
+
 /** Runs one mesh through the events; returns per-event MTTRs in ms. */
 async function scenario(mesh: Mesh, cuts: number, kills: number, stateFile: string) {
   const topology = parseTopology(`grid:${GRID}`);
-  const state = await testbedUp(topology, upOptions(stateFile, mesh.mesh));
+  const state = await testbedUp(topology, upOptions(stateFile, mesh));
   try {
-    const launched = Date.now();
-    await mesh.start(state);
-    const routesAfter = await waitRoutes(state, 120_000);
-    if (routesAfter === null) throw new Error(`${mesh.name} did not converge within 120 s`);
-    // The moment the last router installed its full table, from the agents' own logs (the
-    // polling above only confirms it); babeld does not log it, so its time is the poll's.
-    const convergedAt = (await lastFullTable(state, Date.now())) ?? Date.now();
-    const converge_s = (convergedAt - launched) / 1000;
-    const started = await lastMeshStart(state);
-    const converge_after_start_s = started === null ? null : (convergedAt - started) / 1000;
-    console.log(
-      `${mesh.name}: converged ${converge_s.toFixed(2)} s after launch, ${
-        converge_after_start_s?.toFixed(2) ?? "?"
-      } s after the last agent started`,
-    );
+    const { converge_s, converge_after_start_s } = await coldStart(mesh, state);
     await sleep(2000);
     const budget = (cuts + kills) * (mesh.holdMs + mesh.settleMs + 3000) / 1000 + 20;
     const stream = await startStream(state, budget);
@@ -556,7 +601,7 @@ async function fastestStableX0(stateFile: string): Promise<Liveness | null> {
   const topology = parseTopology(`grid:${GRID}`);
   for (const candidate of X0_FAST_CANDIDATES) {
     const mesh = x0Mesh({ liveness: candidate });
-    const state = await testbedUp(topology, upOptions(stateFile, mesh.mesh));
+    const state = await testbedUp(topology, upOptions(stateFile, mesh));
     try {
       await mesh.start(state);
       if (await waitRoutes(state, 120_000) === null) continue;
@@ -628,6 +673,7 @@ if (import.meta.main) {
         );
       }
     }
+    if (!SOURCE) console.log(`agent bundle: ${await buildAgentBundle()}`);
     const x0 = await scenario(x0Mesh(), CUTS, KILLS, `${tmp}/x0.json`);
     const out: Record<string, unknown> = {
       topology: `grid:${GRID}`,
@@ -641,7 +687,12 @@ if (import.meta.main) {
       converge_after_start_s: x0.converge_after_start_s === null
         ? null
         : Math.round(x0.converge_after_start_s * 100) / 100,
+      agent_entry: SOURCE ? "main.ts" : "bundle",
     };
+    if (!SOURCE) {
+      const src = await coldStartOnly(x0Mesh({}, `${ROOT}main.ts`), `${tmp}/x0src.json`);
+      out.converge_source_s = Math.round(src.converge_s * 100) / 100;
+    }
     if (X0_FAST_SPEC !== "off") {
       const liveness = X0_FAST_SPEC === "auto"
         ? await fastestStableX0(`${tmp}/x0probe.json`)

@@ -9,6 +9,7 @@
  */
 import { Command } from "commander";
 import {
+  AGENT_BUNDLE,
   cut,
   execInRouter,
   kill,
@@ -76,6 +77,7 @@ interface UpOpts extends Common {
   probeIntervalMs?: string;
   agents: boolean;
   cgroups: boolean;
+  bundle?: boolean;
   cpuCores?: string;
   memoryMib?: string;
 }
@@ -115,6 +117,7 @@ export function testbedCommand(): Command {
     .option("--probe-interval-ms <ms>", "mesh.probe_interval_ms for every agent")
     .option("--no-agents", "create the network only, start no agents")
     .option("--no-cgroups", "do not give routers their own cgroups")
+    .option("--bundle", "run the agents from dist/x0tta6bl4.js (deno task build:agent)")
     .option("--cpu-cores <n>", "CPU quota of each router's cgroup in cores (default 1)")
     .option("--memory-mib <n>", "memory limit of each router's cgroup in MiB (default 768)")
     .option("--json", "print the status document")
@@ -128,9 +131,13 @@ export function testbedCommand(): Command {
           }
           mesh.probe_interval_ms = Number(opts.probeIntervalMs);
         }
+        if (opts.bundle && !(await Deno.stat(AGENT_BUNDLE).then(() => true, () => false))) {
+          throw new Error(`No agent bundle at ${AGENT_BUNDLE}: run deno task build:agent first`);
+        }
         const state = await testbedUp(topology, {
           stateFile: stateFile(opts),
           agent: opts.agents ? "x0" : "none",
+          entry: opts.bundle ? AGENT_BUNDLE : undefined,
           mesh,
           cgroups: opts.cgroups ? limits(opts) : false,
         });

@@ -25,6 +25,7 @@ import { openStore, resolveNodeId } from "./storage/kv.ts";
 import { nodeHealthStatus, registerUptime } from "./telemetry/node_metrics.ts";
 import { registerProcessMetrics } from "./telemetry/process_metrics.ts";
 import { VERSION } from "./version.ts";
+import { ROOT_URL } from "./paths.ts";
 
 const log = getLogger(["x0", "agent"]);
 
@@ -68,10 +69,20 @@ export async function startAgent(
   options: { app: AppFactory; onListen?: (url: string) => void },
 ): Promise<Agent> {
   const startedAt = performance.now();
+  // Where start-up time goes (ms per phase), logged with "listening": cold start of a whole mesh
+  // is bounded by how fast every router gets through these.
+  const phases: Record<string, number> = { load: Math.round(startedAt) };
+  let phaseAt = startedAt;
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = Math.round(now - phaseAt);
+    phaseAt = now;
+  };
   const kv = await openStore(config.data_dir);
   const nodeId = await resolveNodeId(kv, config.node_id);
   const health = createHealthRegistry();
   const scheduler = createScheduler();
+  phase("store");
 
   // --- identity (issue 7): the node's SVID from <data_dir>/identity (issuer, member joining with
   // X0_JOIN_TOKEN, or the Workload API) before the mesh, whose control channel it secures. ---
@@ -87,6 +98,7 @@ export async function startAgent(
   } else {
     log.warning("Identity disabled: plain TCP between agents and an unauthenticated API");
   }
+  phase("identity");
   // --- end identity ---
 
   // eBPF and the knowledge base start before the mesh: their synchronous start-up work would
@@ -104,11 +116,13 @@ export async function startAgent(
       return null;
     })
     : null;
+  phase("ebpf");
 
   let kb: KnowledgeBase;
   let meshRuntime;
   try {
     kb = await openKnowledge(config);
+    phase("knowledge");
   } catch (err) {
     await ebpf?.stop();
     await identity?.close();
@@ -117,6 +131,7 @@ export async function startAgent(
   }
   try {
     meshRuntime = await startMeshRuntime(config, { nodeId, kv, scheduler, identity });
+    phase("mesh");
   } catch (err) {
     await kb.close();
     await ebpf?.stop();
@@ -139,6 +154,7 @@ export async function startAgent(
       onIncident: (incident) => void recordIncident(kb, incident),
     });
   }
+  phase("mapek");
   // --- end MAPE-K ---
 
   registerProcessMetrics();
@@ -213,10 +229,13 @@ export async function startAgent(
   }
   const url = await listening;
   scheduler.start();
-  log.info("Agent {node_id} {version} listening on {url}", {
+  phase("api");
+  log.info("Agent {node_id} {version} listening on {url} after {ms} ms", {
     node_id: nodeId,
     version: VERSION,
     url,
+    ms: Math.round(performance.now()),
+    phases,
   });
   options.onListen?.(url);
 
@@ -272,7 +291,7 @@ function checkInterfaces(names: string[]): { ok: boolean; reason?: string } {
 }
 
 /** The runbooks shipped with the agent, seeded into an empty knowledge base. */
-const RUNBOOKS = new URL("../runbooks/", import.meta.url);
+const RUNBOOKS = new URL("runbooks/", ROOT_URL);
 
 /**
  * Opens the knowledge base in the data dir; an empty one is seeded with the shipped runbooks so

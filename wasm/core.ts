@@ -31,8 +31,11 @@ export {
   type WeightedPath,
 } from "./graph.ts";
 
-/** Where the committed module lives. */
-export const CORE_WASM_URL: URL = new URL("./x0_core.wasm", import.meta.url);
+/**
+ * Where the committed module lives. Spelled from the folder above so it also holds inside the
+ * agent bundle in dist/ (one folder below the root too; see core/paths.ts).
+ */
+export const CORE_WASM_URL: URL = new URL("../wasm/x0_core.wasm", import.meta.url);
 
 /** One instance of the compute core. */
 export interface Core {

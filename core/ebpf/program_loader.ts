@@ -20,6 +20,7 @@ import { ForbiddenError, UnavailableError, ValidationError, X0Error } from "../e
 import { addAttachEntry, removeAttachEntry } from "./attach_record.ts";
 import { validateBpfElf } from "./elf_validate.ts";
 import { checkInterfaceName, interfaceIndex, withNetns } from "./netns.ts";
+import { rootPath } from "../paths.ts";
 
 const log = getLogger(["x0", "ebpf"]);
 
@@ -56,9 +57,7 @@ const PERCPU_MAP_TYPES = new Set([5, 6, 10]);
 
 /** Path of a shipped object inside the repository's bpf/ folder. */
 export function objectPath(program: (typeof OWN_PROGRAMS)[number]): string {
-  return decodeURIComponent(
-    new URL(`../../bpf/${OBJECT_FILES[program]}`, import.meta.url).pathname,
-  );
+  return rootPath(`bpf/${OBJECT_FILES[program]}`);
 }
 
 /**

@@ -21,11 +21,12 @@ import { ConfigError, errorMessage } from "../errors.ts";
 import type { MeshInterface } from "./interfaces.ts";
 import { livenessEvents, livenessRestarts } from "./metrics.ts";
 import type { ProbeAuth } from "./prober.ts";
+import { rootPath } from "../paths.ts";
 
 const log = getLogger(["x0", "mesh", "liveness"]);
 
 /** The helper binary `deno task build:native` writes. */
-export const LIVENESS_BINARY = new URL("../../native/bin/x0-liveness", import.meta.url).pathname;
+export const LIVENESS_BINARY = rootPath("native/bin/x0-liveness");
 
 /** What the helper says about one neighbour: "unknown" until it was first up. */
 export type LivenessVerdict = "unknown" | "up" | "down";
