@@ -359,6 +359,8 @@ export async function startNativeMesh(
         lsaReceived.inc({ result: verdict });
         if (verdict === "new") {
           flooder.flood(lsa, iface);
+          // A neighbour's LSA may complete the two-way check the stub phase waits for.
+          if (stub.active() && usableByPeer().has(lsa.origin)) stub.noteSync();
           scheduleRecompute();
         } else if (verdict === "stale") {
           log.debug("Stale LSA of {origin} seq {seq} from {iface}", {
@@ -387,6 +389,7 @@ export async function startNativeMesh(
       vetoed: vetoed(iface),
       usable: n !== null && usable(iface, n),
       full: flooder.full(iface),
+      twoWay: n !== null && !!lsdb.get(n.nodeId)?.lsa.links.some((l) => l.neighbour === nodeId),
     }))));
   };
   // Our own LSA (no links yet) is in the database before any session can open, so the first

@@ -7,11 +7,14 @@
  *
  * The phase ends ("converged") at the first moment when
  * 1. at least one neighbour is usable, and every neighbour heard on an interface (prober state
- *    INITIALIZING, ONLINE or DEGRADED, not vetoed by the liveness helper) is usable with a full
- *    control session (its HELLO and whole database, closed by DB_END, received), and
- * 2. the route table computed after the latest of those database exchanges completed has been
- *    installed in the kernel (the `ip -batch` round trip returned; computed, when routes are not
- *    installed);
+ *    INITIALIZING, ONLINE or DEGRADED, not vetoed by the liveness helper) is usable, with a full
+ *    control session (its HELLO and whole database, closed by DB_END, received) and its LSA in
+ *    our database listing its link back to us (the adjacency passes the two-way check, so our
+ *    table routes over it: without that, a destination behind it would be routed the long way,
+ *    possibly back through the neighbour that is about to send us its transit traffic), and
+ * 2. the route table computed after the latest of those events (a session became full, a
+ *    neighbour's LSA arrived) has been installed in the kernel (the `ip -batch` round trip
+ *    returned; computed, when routes are not installed);
  * or, whatever happens, when the cap (`mesh.stub_on_start_ms`) runs out ("cap"). The agent
  * re-originates its LSA with normal costs at once.
  *
@@ -36,12 +39,14 @@ export interface StubLink {
   usable: boolean;
   /** Its control session is full (HELLO and DB_END received). */
   full: boolean;
+  /** Its LSA in our database lists a link back to us (two-way). */
+  twoWay: boolean;
 }
 
 /**
  * Condition 1 of the phase's end: at least one usable neighbour, and every heard neighbour is
- * usable with a full session. A neighbour still INITIALIZING holds the phase (its database is
- * coming); an OFFLINE one, or one the helper vetoed, does not (it carries nothing).
+ * usable with a full, two-way adjacency. A neighbour still INITIALIZING holds the phase (its
+ * database is coming); an OFFLINE one, or one the helper vetoed, does not (it carries nothing).
  *
  * @param links every mesh interface
  */
@@ -49,7 +54,7 @@ export function neighboursSynced(links: Iterable<StubLink>): boolean {
   let any = false;
   for (const l of links) {
     if (l.state === null || l.state === "OFFLINE" || l.vetoed) continue;
-    if (!l.usable || !l.full) return false;
+    if (!l.usable || !l.full || !l.twoWay) return false;
     any = true;
   }
   return any;
@@ -59,7 +64,10 @@ export function neighboursSynced(links: Iterable<StubLink>): boolean {
 export interface StubPhase {
   /** Whether the router still advertises its links at MAX_LINK_COST. */
   active(): boolean;
-  /** A control session completed its database exchange: only a later table can end the phase. */
+  /**
+   * A control session completed its database exchange, or a neighbour's LSA arrived: only a
+   * table computed after this can end the phase.
+   */
   noteSync(): void;
   /** A route table is being computed from the database as it is now; returns its token. */
   noteComputed(): number;

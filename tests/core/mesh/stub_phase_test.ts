@@ -17,6 +17,7 @@ const link = (over: Partial<StubLink> = {}): StubLink => ({
   vetoed: false,
   usable: true,
   full: true,
+  twoWay: true,
   ...over,
 });
 
@@ -32,7 +33,15 @@ Deno.test("neighboursSynced() needs one full adjacency and no heard neighbour le
   assert.equal(neighboursSynced([link()]), true);
   assert.equal(neighboursSynced([link(), link({ full: false })]), false, "session not full");
   assert.equal(
-    neighboursSynced([link(), link({ state: "INITIALIZING", usable: false, full: false })]),
+    neighboursSynced([link(), link({ twoWay: false })]),
+    false,
+    "its LSA does not list us yet: our table does not route over it",
+  );
+  assert.equal(
+    neighboursSynced([
+      link(),
+      link({ state: "INITIALIZING", usable: false, full: false, twoWay: false }),
+    ]),
     false,
     "a neighbour still coming up holds the phase",
   );
@@ -59,10 +68,10 @@ Deno.test("property: neighboursSynced() agrees with its definition on random int
       const state = states[Math.floor(rand() * states.length)];
       const vetoed = rand() < 0.2;
       const usable = (state === "ONLINE" || state === "DEGRADED") && !vetoed;
-      return { state, vetoed, usable, full: usable && rand() < 0.7 };
+      return { state, vetoed, usable, full: usable && rand() < 0.7, twoWay: rand() < 0.8 };
     });
     const heard = links.filter((l) => l.state !== null && l.state !== "OFFLINE" && !l.vetoed);
-    const want = heard.length > 0 && heard.every((l) => l.usable && l.full);
+    const want = heard.length > 0 && heard.every((l) => l.usable && l.full && l.twoWay);
     assert.equal(neighboursSynced(links), want, JSON.stringify(links));
   }
 });
