@@ -51,6 +51,7 @@ const FILES = {
   svidKey: "svid.key.pem",
   bundle: "bundle.json",
   kv: "tokens.kv",
+  issuerEndpoint: "issuer_endpoint.pem",
 } as const;
 
 /** Returns `<dataDir>/identity`. */
@@ -217,6 +218,58 @@ export async function saveSvid(dataDir: string, svid: X509Svid): Promise<void> {
     svid.chain.map((c) => encodePem("CERTIFICATE", c.rawData)).join(""),
   );
 }
+
+/**
+ * Stores the issuer endpoint's SVID so the next start can serve it again instead of minting one
+ * (a key pair and a signature: most of an issuer's identity start-up). Chain and key go into one
+ * file (0600) in one atomic write, so they always belong together.
+ *
+ * @param dataDir the data directory
+ * @param svid the endpoint's SVID with its private key
+ */
+export async function saveEndpointSvid(dataDir: string, svid: X509Svid): Promise<void> {
+  if (!svid.privateKey) throw new ValidationError("Cannot save an SVID without its private key");
+  await writeFileAtomic(
+    identityFile(dataDir, "issuerEndpoint"),
+    svid.chain.map((c) => encodePem("CERTIFICATE", c.rawData)).join("") +
+      await privateKeyToPem(svid.privateKey),
+    { mode: 0o600 },
+  );
+}
+
+/**
+ * Loads the issuer endpoint's SVID saved by {@link saveEndpointSvid}. Null when there is none or
+ * it does not parse, or when its key is not the leaf certificate's (the caller mints a new one);
+ * whether it is still current (CA, ID, lifetime) is the endpoint's to judge.
+ *
+ * @param dataDir the data directory
+ */
+export async function loadEndpointSvid(dataDir: string): Promise<X509Svid | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(identityFile(dataDir, "issuerEndpoint"));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+  try {
+    const chain = decodePem(text, "CERTIFICATE").map((b) => new x509.X509Certificate(b.der));
+    if (chain.length === 0) return null;
+    const keys = await importKeyPair(text);
+    const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
+    if (!bytesEqual(spki, new Uint8Array(chain[0].publicKey.rawData))) return null;
+    const uri = chain[0].getExtension(x509.SubjectAlternativeNameExtension)?.names.items.find((
+      n,
+    ) => n.type === "url")?.value;
+    if (!uri) return null;
+    return { id: parseSpiffeId(uri), chain, privateKey: keys.privateKey };
+  } catch {
+    return null;
+  }
+}
+
+const bytesEqual = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 const readCert = async (path: string) => {
   const block = decodePem(await Deno.readTextFile(path), "CERTIFICATE")[0];

@@ -80,7 +80,19 @@ export interface IssuerEndpointOptions {
   nodeName: string;
   /** Who may renew (default: IDs under `/node` in the issuer's trust domain). */
   authorizeRenewal?: Authorizer;
+  /**
+   * Where the endpoint's SVID is kept between starts (default: minted at every start). One still
+   * current (same ID, signed by the CA we hold now, at least {@link REUSE_MIN_LEFT_MS} left) is
+   * served again; each new one is saved.
+   */
+  store?: {
+    load(): Promise<X509Svid | null>;
+    save(svid: X509Svid): Promise<void>;
+  };
 }
+
+/** A stored endpoint SVID is served again only with at least this long left to live. */
+export const REUSE_MIN_LEFT_MS = 10 * 60_000;
 
 /**
  * The endpoint's certificate, rotated at half-life. It lives 1 h whatever the SVID lifetime of
@@ -96,6 +108,33 @@ async function endpointSvid(issuer: BuiltinIssuer, nodeName: string): Promise<X5
   });
   // The CA travels with the leaf: a joining node has nothing but the CA's hash to check.
   return { id, chain: [leaf, issuer.ca.cert], privateKey: keys.privateKey };
+}
+
+/** The stored endpoint SVID when it is still current for this issuer and node, else null. */
+async function storedEndpointSvid(
+  options: IssuerEndpointOptions,
+): Promise<X509Svid | null> {
+  const { issuer, nodeName, store } = options;
+  const svid = await store?.load().catch((err) => {
+    log.warn("Issuer endpoint SVID not read: {error}", { error: errorMessage(err) });
+    return null;
+  });
+  if (!svid || svid.chain.length !== 2) return null;
+  const id = spiffeIdFromParts(issuer.trustDomain, ISSUER_PATH_PREFIX.slice(1), nodeName);
+  const [leaf, ca] = svid.chain;
+  const [got, want] = [new Uint8Array(ca.rawData), new Uint8Array(issuer.ca.cert.rawData)];
+  const sameCa = got.length === want.length && got.every((b, i) => b === want[i]);
+  const now = Date.now();
+  if (
+    svid.id.uri !== id.uri || !sameCa || leaf.notBefore.getTime() > now ||
+    leaf.notAfter.getTime() - now < REUSE_MIN_LEFT_MS
+  ) return null;
+  // The leaf must be the CA's signature, not just name it (the store is outside our process).
+  return await leaf.verify({ publicKey: issuer.ca.cert.publicKey, signatureOnly: true }).catch(
+      () => false,
+    )
+    ? svid
+    : null;
 }
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
@@ -146,10 +185,20 @@ export async function serveIssuerEndpoint(
   const { issuer } = options;
   const td = issuer.trustDomain;
   const authorizeRenewal = options.authorizeRenewal ?? authorizePathPrefix(td, "/node");
-  const svidSource = await rotatingSvidSource(
-    await endpointSvid(issuer, options.nodeName),
-    { renew: () => endpointSvid(issuer, options.nodeName) },
-  );
+  const save = async (svid: X509Svid) => {
+    await options.store?.save(svid).catch((err) => {
+      log.warn("Issuer endpoint SVID not saved: {error}", { error: errorMessage(err) });
+    });
+  };
+  let initial = await storedEndpointSvid(options);
+  if (!initial) {
+    initial = await endpointSvid(issuer, options.nodeName);
+    await save(initial);
+  }
+  const svidSource = await rotatingSvidSource(initial, {
+    renew: () => endpointSvid(issuer, options.nodeName),
+    onRotate: save,
+  });
 
   const renew = async (socket: tls.TLSSocket, csr: string): Promise<IssuedSvid> => {
     const chain = presentedChain(socket);

@@ -22,9 +22,11 @@ import {
   initMemberIdentity,
   isIdentityInitialized,
   type LoadedIdentity,
+  loadEndpointSvid,
   loadIdentity,
   openIdentityKv,
   saveBundle,
+  saveEndpointSvid,
   saveSvid,
 } from "./identity_store.ts";
 import { type BuiltinIssuer, createBuiltinIssuer } from "./issuer.ts";
@@ -258,7 +260,16 @@ export async function startNodeIdentity(config: NodeIdentityConfig): Promise<Nod
     }
     if (issuer && config.issuerEndpoint) {
       const { host, port, optional } = config.issuerEndpoint;
-      const ep = await serveIssuerEndpoint({ host, port, issuer, nodeName: config.nodeName })
+      const ep = await serveIssuerEndpoint({
+        host,
+        port,
+        issuer,
+        nodeName: config.nodeName,
+        store: {
+          load: () => loadEndpointSvid(config.dataDir),
+          save: (svid) => saveEndpointSvid(config.dataDir, svid),
+        },
+      })
         .catch((err) => {
           if (!optional || !(err instanceof UnavailableError)) throw err;
           log.warn(
