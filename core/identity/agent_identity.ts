@@ -22,6 +22,7 @@ import {
   type IdentityState,
   isIdentityInitialized,
   loadIdentity,
+  saveEndpointSvid,
   saveSvid,
   writeFileAtomic,
 } from "./identity_store.ts";
@@ -30,6 +31,7 @@ import { spiffeIdFromParts } from "./spiffe_id.ts";
 import { DEFAULT_SVID_TTL_MS, issueX509Svid } from "./svid.ts";
 import { type NodeIdentity, startNodeIdentity } from "./node_identity.ts";
 import { createProbeKeyring, type ProbeKeyring } from "./probe_auth.ts";
+import { mintEndpointSvid } from "./issuer_endpoint.ts";
 import { type MtlsPeerInfo, serveMtlsHttps } from "./mtls_https.ts";
 
 /** A running agent identity: the node identity plus what the mesh needs from it. */
@@ -198,6 +200,21 @@ export async function provisionIssuerReplica(
     ttlMs: options.svidTtlMs ?? DEFAULT_SVID_TTL_MS,
   });
   await saveSvid(dataDir, { id, chain: [cert], privateKey: keys.privateKey });
+  await saveEndpointSvid(dataDir, await mintEndpointSvid(source.ca, options.nodeName));
   const state: IdentityState = { ...source.state, spiffeId: id.uri, issuer: true };
   await writeFileAtomic(identityFile(dataDir, "state"), JSON.stringify(state, null, 2) + "\n");
+}
+
+/**
+ * Mints and stores the issuer endpoint's SVID of an initialized issuer node, so its first start
+ * serves it rather than minting one (part of provisioning a node ahead of time; the endpoint
+ * replaces it whenever it is not current).
+ *
+ * @param dataDir data dir of an initialized issuer
+ * @param nodeName the node's name
+ */
+export async function provisionEndpointSvid(dataDir: string, nodeName: string): Promise<void> {
+  const { ca } = await loadIdentity(dataDir);
+  if (!ca) throw new ValidationError(`Not an issuer identity: ${identityDir(dataDir)}`);
+  await saveEndpointSvid(dataDir, await mintEndpointSvid(ca, nodeName));
 }

@@ -32,6 +32,7 @@ import { Counter, metric, registry } from "../telemetry/metrics.ts";
 import { authorizePathPrefix, type Authorizer } from "./authorize.ts";
 import { bundleSetOf, bundleToJwks } from "./bundle.ts";
 import type { BuiltinIssuer, IssuedSvid } from "./issuer.ts";
+import type { TrustDomainCa } from "./ca.ts";
 import { generateKeyPair } from "./keys.ts";
 import { listenRotating, presentedChain } from "./mtls_https.ts";
 import { type RotatingSvidSource, rotatingSvidSource } from "./rotation.ts";
@@ -99,15 +100,26 @@ export const REUSE_MIN_LEFT_MS = 10 * 60_000;
  * members (the node holds the CA key anyway, so a shorter one buys nothing), which keeps the
  * issuer from signing for itself every few seconds in meshes with very short SVIDs.
  */
-async function endpointSvid(issuer: BuiltinIssuer, nodeName: string): Promise<X509Svid> {
-  const id = spiffeIdFromParts(issuer.trustDomain, ISSUER_PATH_PREFIX.slice(1), nodeName);
+function endpointSvid(issuer: BuiltinIssuer, nodeName: string): Promise<X509Svid> {
+  return mintEndpointSvid(issuer.ca, nodeName);
+}
+
+/**
+ * Mints the SVID an issuer node's endpoint presents, `spiffe://<td>/issuer/<nodeName>` with the
+ * CA as second certificate (also used to provision one ahead of the first start).
+ *
+ * @param ca the trust domain's CA
+ * @param nodeName the issuer node's name
+ */
+export async function mintEndpointSvid(ca: TrustDomainCa, nodeName: string): Promise<X509Svid> {
+  const id = spiffeIdFromParts(ca.trustDomain, ISSUER_PATH_PREFIX.slice(1), nodeName);
   const keys = await generateKeyPair();
-  const leaf = await issueX509Svid(issuer.ca, id.uri, {
+  const leaf = await issueX509Svid(ca, id.uri, {
     publicKey: keys.publicKey,
     ttlMs: DEFAULT_SVID_TTL_MS,
   });
   // The CA travels with the leaf: a joining node has nothing but the CA's hash to check.
-  return { id, chain: [leaf, issuer.ca.cert], privateKey: keys.privateKey };
+  return { id, chain: [leaf, ca.cert], privateKey: keys.privateKey };
 }
 
 /** The stored endpoint SVID when it is still current for this issuer and node, else null. */

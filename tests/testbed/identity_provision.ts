@@ -10,7 +10,10 @@
  *
  * @module
  */
-import { provisionIssuerReplica } from "../../core/identity/agent_identity.ts";
+import {
+  provisionEndpointSvid,
+  provisionIssuerReplica,
+} from "../../core/identity/agent_identity.ts";
 import { initIssuerIdentity, isIdentityInitialized } from "../../core/identity/identity_store.ts";
 
 /** The trust domain routers get unless the caller's config names one (the agents' default). */
@@ -58,6 +61,8 @@ export async function provisionIdentities(state: ProvisionTarget): Promise<void>
       trustDomain: identityOf(state.config).trust_domain ?? TESTBED_TRUST_DOMAIN,
       nodeName: first.name,
     });
+    // As the replicas get theirs: every router starts serving its issuer endpoint at once.
+    await provisionEndpointSvid(dataOf(first), first.name);
   }
   for (const r of rest) {
     if (await isIdentityInitialized(dataOf(r))) continue;

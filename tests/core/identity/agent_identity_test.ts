@@ -2,11 +2,16 @@ import assert from "node:assert/strict";
 import { configSchema, defaultConfig } from "../../../core/config/schema.ts";
 import {
   controlAuthorizer,
+  provisionEndpointSvid,
   provisionIssuerReplica,
   startAgentIdentity,
 } from "../../../core/identity/agent_identity.ts";
 import { bundleSetOf } from "../../../core/identity/bundle.ts";
-import { initIssuerIdentity, loadIdentity } from "../../../core/identity/identity_store.ts";
+import {
+  initIssuerIdentity,
+  loadEndpointSvid,
+  loadIdentity,
+} from "../../../core/identity/identity_store.ts";
 import { parseSpiffeId } from "../../../core/identity/spiffe_id.ts";
 import { validateX509Svid } from "../../../core/identity/svid_validation.ts";
 import { UnavailableError, ValidationError } from "../../../core/errors.ts";
@@ -87,6 +92,17 @@ Deno.test("provisionIssuerReplica() gives another node an SVID of the same CA, a
       const mode = (await Deno.stat(`${second}/identity/ca.key.pem`)).mode! & 0o777;
       assert.equal(mode, 0o600);
     });
+    await t.step(
+      "the replica's issuer endpoint SVID is provisioned too, as is the first's",
+      async () => {
+        const endpoint = await loadEndpointSvid(second);
+        assert.equal(endpoint?.id.uri, "spiffe://t.mesh/issuer/b");
+        assert.equal(endpoint.chain[1].serialNumber, issuer.ca!.cert.serialNumber);
+        assert.equal(await loadEndpointSvid(first), null);
+        await provisionEndpointSvid(first, "a");
+        assert.equal((await loadEndpointSvid(first))?.id.uri, "spiffe://t.mesh/issuer/a");
+      },
+    );
     await t.step("an initialized target is refused and left as it was", async () => {
       const before = await Deno.readTextFile(`${second}/identity/svid.pem`);
       await assert.rejects(
