@@ -325,9 +325,13 @@ export async function startNativeMesh(
   const flooder = startFlooder(interfaces, {
     transport: options.transport ?? tcpTransport,
     controlPort: mesh.control_port,
+    // The helper's veto does not refuse a session: a restarted neighbour's helper authenticates
+    // with a key derived from the new session's probe key, so refusing it would keep the veto
+    // (and the link) until the gate's HELPER_SILENT_S reset. A vetoed link carries no routes and
+    // is not advertised (usable() is false), with or without a session.
     neighbourOn: (iface) => {
       const n = neighbourOf(iface);
-      return n && n.state !== "OFFLINE" && !vetoed(iface) ? n.nodeId : null;
+      return n && n.state !== "OFFLINE" ? n.nodeId : null;
     },
     owner: {
       nodeId,
@@ -409,8 +413,9 @@ export async function startNativeMesh(
       },
       onTick(iface, n) {
         checkStub();
-        if (!n || !usable(iface, n)) return;
+        if (!n || !isUsable(n)) return;
         flooder.maintain(iface, n.nodeId, performance.now());
+        if (vetoed(iface)) return;
         const a = advertised.get(iface.name);
         if (!a || a.peer !== n.nodeId || a.quality !== n.quality) {
           advertise(iface, n);
