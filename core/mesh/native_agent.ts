@@ -216,10 +216,9 @@ export async function startNativeMesh(
     if (stopped) return;
     const started = performance.now();
     const token = stub.noteComputed();
-    // Our own links at their real costs: the stub phase's max costs are for others' transit
-    // (our first hops are the same either way, and the table does not change when it ends).
-    const lsas = lsdb.entries().map((e) => e.lsa.origin === nodeId && ownReal ? ownReal : e.lsa);
-    const topology = topologyFromLsas(lsas);
+    // Our own LSA as advertised (max costs in the stub phase), not our real costs: every router
+    // must route on the same graph, or two stubs starting together can forward in a loop.
+    const topology = topologyFromLsas(lsdb.entries().map((e) => e.lsa));
     try {
       table = engine.routeTable(topology, nodeId);
     } catch (err) {
@@ -240,8 +239,6 @@ export async function startNativeMesh(
     recomputeTimer ??= setTimeout(recompute, mesh.recompute_debounce_ms);
   };
 
-  /** Our current LSA with real link costs (what our own route computation uses). */
-  let ownReal: Lsa | null = null;
   /** Our next LSA as advertised: every link at MAX_LINK_COST while in the stub phase. */
   const ownLsa = (): Lsa => {
     seq = Math.max(seq + 1, Date.now());
@@ -254,9 +251,9 @@ export async function startNativeMesh(
       cost: advertised.get(iface.name)?.cost ?? measuredCost(linkStats(n, timers)),
       quality: n.quality,
     })).sort((a, b) => a.neighbour.localeCompare(b.neighbour));
-    ownReal = { origin: nodeId, seq, age: 0, router_address: routerAddress, links };
-    if (!stub.active()) return ownReal;
-    return { ...ownReal, links: links.map((l) => ({ ...l, cost: MAX_LINK_COST })) };
+    const lsa = { origin: nodeId, seq, age: 0, router_address: routerAddress, links };
+    if (!stub.active()) return lsa;
+    return { ...lsa, links: links.map((l) => ({ ...l, cost: MAX_LINK_COST })) };
   };
 
   const originate = () => {
