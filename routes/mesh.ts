@@ -18,6 +18,8 @@ export const MeshStatusBody = z.object({
   neighbours: z.int().nonnegative(),
   routes: z.int().nonnegative(),
   lsa_db_size: z.int().nonnegative(),
+  /** Native mesh only: in the stub phase at start (links advertised at max cost, RFC 6987). */
+  stub: z.boolean().optional(),
 }).openapi("MeshStatus");
 
 /** Schema of one neighbour. */
