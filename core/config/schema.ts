@@ -19,6 +19,13 @@ const fastLivenessSchema = z.object({
   dead_ms: z.int().min(2).max(600_000).default(40),
   /** Consecutive intervals with hellos before a neighbour is up again (hysteresis). */
   up_intervals: z.int().min(1).max(100).default(3),
+  /**
+   * With the helper on, silence before the probes (not the helper) declare a neighbour OFFLINE;
+   * never less than mesh.dead_probes intervals. The helper detects failures; the probes back it
+   * up at this slower pace, as IGP hellos behind BFD, so an agent starved of CPU for a moment
+   * does not flap links the helper sees alive.
+   */
+  probe_dead_ms: z.int().min(0).max(600_000).default(1000),
   /** UDP port of the hellos; null: mesh.probe_port + 2. */
   port: z.int().min(1).max(65535).nullable().default(null),
   /**

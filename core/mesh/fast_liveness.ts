@@ -18,6 +18,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { ConfigError, errorMessage } from "../errors.ts";
+import type { Config } from "../config/schema.ts";
 import type { MeshInterface } from "./interfaces.ts";
 import { livenessEvents, livenessRestarts } from "./metrics.ts";
 import type { ProbeAuth } from "./prober.ts";
@@ -27,6 +28,21 @@ const log = getLogger(["x0", "mesh", "liveness"]);
 
 /** The helper binary `deno task build:native` writes. */
 export const LIVENESS_BINARY = rootPath("native/bin/x0-liveness");
+
+/**
+ * Probe intervals of silence before the prober declares a neighbour OFFLINE: mesh.dead_probes,
+ * or with the helper on, enough to cover mesh.fast_liveness.probe_dead_ms (the helper is the
+ * fast detector then; the probes back it up without flapping when the agent stalls).
+ *
+ * @param mesh the mesh configuration
+ */
+export function probeDeadProbes(mesh: Config["mesh"]): number {
+  if (!mesh.fast_liveness.enabled) return mesh.dead_probes;
+  return Math.max(
+    mesh.dead_probes,
+    Math.ceil(mesh.fast_liveness.probe_dead_ms / mesh.probe_interval_ms),
+  );
+}
 
 /** What the helper says about one neighbour: "unknown" until it was first up. */
 export type LivenessVerdict = "unknown" | "up" | "down";

@@ -54,6 +54,7 @@ import {
   openGate,
   startLivenessGate,
 } from "./liveness_gate.ts";
+import { probeDeadProbes } from "./fast_liveness.ts";
 import { type ControlTransport, tcpTransport } from "./transport.ts";
 import { neighboursSynced, startStubPhase, type StubPhase } from "./stub_phase.ts";
 import type { MeshRoute, MeshView } from "./view.ts";
@@ -108,7 +109,7 @@ export async function startNativeMesh(
   }
   const timers: ProbeTimers = {
     intervalMs: mesh.probe_interval_ms,
-    deadProbes: mesh.dead_probes,
+    deadProbes: probeDeadProbes(mesh),
     upProbes: mesh.up_probes,
   };
   await checkLivenessConfig(mesh, options.livenessBinary);

@@ -8,6 +8,7 @@ import {
   startLivenessGate,
 } from "../../../core/mesh/liveness_gate.ts";
 import { newNeighbour } from "../../../core/mesh/neighbour.ts";
+import { probeDeadProbes } from "../../../core/mesh/fast_liveness.ts";
 import { ensureLivenessBinary } from "../../../native/ensure_built.ts";
 import {
   encodeLiveness,
@@ -81,4 +82,31 @@ Deno.test("the gate vetoes a neighbour the helper declared down, and lifts the v
     await gate.stop();
     await peer.close();
   }
+});
+
+Deno.test("probeDeadProbes(): the probes' dead interval is mesh.dead_probes, relaxed to fast_liveness.probe_dead_ms only with the helper on", () => {
+  const mesh = (over: Record<string, unknown>, fast: Record<string, unknown> = {}) =>
+    configSchema.parse({ mesh: { ...over, fast_liveness: fast } }).mesh;
+  // Reference: the silence the prober tolerates, in ms, rounded up to whole intervals.
+  for (const interval of [5, 20, 50, 333]) {
+    for (const dead of [2, 3, 7]) {
+      for (const probeDeadMs of [0, 40, 1000, 2500]) {
+        const off = mesh({ probe_interval_ms: interval, dead_probes: dead }, {
+          probe_dead_ms: probeDeadMs,
+        });
+        assert.equal(probeDeadProbes(off), dead);
+        const on = mesh({ probe_interval_ms: interval, dead_probes: dead }, {
+          enabled: true,
+          probe_dead_ms: probeDeadMs,
+        });
+        const got = probeDeadProbes(on);
+        assert.ok(got >= dead, `${got} < dead_probes ${dead}`);
+        assert.ok(got * interval >= probeDeadMs, `${got} x ${interval} ms < ${probeDeadMs} ms`);
+        assert.ok(got === dead || (got - 1) * interval < probeDeadMs, "not the smallest count");
+      }
+    }
+  }
+  // Defaults: 3 x 50 ms without the helper, 1 s (20 probes) with it.
+  assert.equal(probeDeadProbes(mesh({})), 3);
+  assert.equal(probeDeadProbes(mesh({}, { enabled: true })), 20);
 });
