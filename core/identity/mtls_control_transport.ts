@@ -47,12 +47,33 @@ export interface MtlsControlTransportOptions {
   onSession?(conn: MtlsControlConn): void;
 }
 
+/**
+ * The session's incoming bytes, as a stream that ends even if the socket closed before anyone
+ * read it. The session's own stream listens for the socket's `end` and `close` events from its
+ * first use; a peer that closes right after the handshake (the mesh listener refusing a
+ * neighbour its prober does not see yet) can fire both before that, and the stream then never
+ * ended: the mesh session waited for a HELLO until its sync timeout.
+ *
+ * @param session an established mTLS session (only its socket state and readable are used)
+ */
+export function sessionReadable(
+  session: Pick<MtlsSession, "socket" | "readable">,
+): ReadableStream<Uint8Array> {
+  const { socket } = session;
+  // Ended: every byte was read already (by the preamble). Destroyed: nothing more is delivered.
+  if (socket.readableEnded || socket.destroyed) {
+    return new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  }
+  return session.readable;
+}
+
 function wrap(session: MtlsSession): MtlsControlConn {
   let closed = false;
   let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   return {
     remoteAddress: (session.socket.remoteAddress ?? "").replace(/^::ffff:/, ""),
-    readable: session.readable,
+    // Taken at once, so the session's stream listens for the socket's events from here on.
+    readable: sessionReadable(session),
     write: (data) => (writer ??= session.writable.getWriter()).write(data),
     close() {
       if (closed) return;

@@ -45,6 +45,8 @@ interface Session {
   conn: ControlConn;
   /** performance.now() when the session opened. */
   openedAt: number;
+  /** Ends the session's read loop (set by the reader). */
+  stopReading: () => void;
   unacked: Map<string, { seq: number; sentAt: number }>;
 }
 
@@ -107,9 +109,34 @@ export function startFlooder(
   const readers = new Set<Promise<void>>();
   let stopped = false;
 
+  /** Removes a session whose connection is gone; tells the owner if it was full. */
+  const end = (s: Session) => {
+    s.stopReading();
+    s.conn.close();
+    if (sessions.get(s.iface.name) !== s) return;
+    sessions.delete(s.iface.name);
+    if (!s.synced && !stopped) {
+      // Typically the listener refusing us: its prober does not see us yet.
+      log.debug("Control session on {iface} closed before the peer's HELLO after {ms} ms", {
+        iface: s.iface.name,
+        ms: Math.round(performance.now() - s.openedAt),
+      });
+    }
+    if (s.full && !stopped) owner.onSessionChange(s.iface);
+  };
+
   const write = (s: Session, m: ControlMessage) => {
-    s.conn.write(frame(encoder.encode(encodeControlMessage(m)))).catch(() => {
-      // A broken connection ends its read loop too; the session is dropped there.
+    s.conn.write(frame(encoder.encode(encodeControlMessage(m)))).catch((err) => {
+      // A failed write means the connection is broken, e.g. the listener closed it because its
+      // prober did not see us yet. End the session now: the read side may never report the
+      // close (an mTLS socket closed before the session read it), which left the session
+      // waiting for a HELLO until the sync timeout.
+      if (stopped || sessions.get(s.iface.name) !== s) return;
+      log.debug("Control session on {iface} ended: write failed: {error}", {
+        iface: s.iface.name,
+        error: (err as Error).message,
+      });
+      end(s);
     });
   };
 
@@ -120,7 +147,10 @@ export function startFlooder(
 
   const open = (iface: MeshInterface, conn: ControlConn, expectedPeer: string) => {
     const old = sessions.get(iface.name);
-    if (old) old.conn.close();
+    if (old) {
+      old.stopReading();
+      old.conn.close();
+    }
     const s: Session = {
       iface,
       peerId: expectedPeer,
@@ -129,6 +159,7 @@ export function startFlooder(
       unacked: new Map(),
       synced: false,
       full: false,
+      stopReading: () => {},
     };
     sessions.set(iface.name, s);
     write(s, { v: 1, type: "hello", node_id: owner.nodeId, router_address: owner.routerAddress });
@@ -137,20 +168,24 @@ export function startFlooder(
     write(s, { v: 1, type: "db_end", lsas: database.length });
     const reader = read(s).finally(() => {
       readers.delete(reader);
-      conn.close();
-      if (sessions.get(iface.name) === s) {
-        sessions.delete(iface.name);
-        if (s.full && !stopped) owner.onSessionChange(iface);
-      }
+      end(s);
     });
     readers.add(reader);
   };
 
   const read = async (s: Session) => {
     let helloSeen = false;
+    // Whoever ends the session ends its read loop too, even if the transport's stream never
+    // ends (so stop() cannot hang on it).
+    const halted = new Promise<IteratorResult<Uint8Array>>((resolve) =>
+      s.stopReading = () => resolve({ done: true, value: undefined })
+    );
+    const frames = readFrames(s.conn.readable);
     try {
-      for await (const payload of readFrames(s.conn.readable)) {
-        if (stopped) return;
+      while (true) {
+        const next = await Promise.race([frames.next(), halted]);
+        if (next.done || stopped) return;
+        const payload = next.value;
         const parsed = parseControlMessage(decoder.decode(payload));
         if (!parsed.ok) {
           lsaReceived.inc({ result: parsed.reason });
@@ -225,13 +260,17 @@ export function startFlooder(
       const s = sessions.get(iface.name);
       if (peerId === null) return;
       if (s) {
-        if (s.peerId !== peerId) s.conn.close();
+        if (s.peerId !== peerId) {
+          s.stopReading();
+          s.conn.close();
+        }
         if (!s.synced && now - s.openedAt > (options.syncTimeoutMs ?? SYNC_TIMEOUT_MS)) {
           log.info("Control session on {iface} not synchronized after {ms} ms; reconnecting", {
             iface: iface.name,
             ms: Math.round(now - s.openedAt),
           });
           sessions.delete(iface.name);
+          s.stopReading();
           s.conn.close();
           return;
         }
@@ -264,6 +303,7 @@ export function startFlooder(
       const s = sessions.get(iface.name);
       if (!s) return;
       sessions.delete(iface.name);
+      s.stopReading();
       s.conn.close();
     },
     flood(lsa, except) {
@@ -283,7 +323,10 @@ export function startFlooder(
     async stop() {
       stopped = true;
       listener.close();
-      for (const s of sessions.values()) s.conn.close();
+      for (const s of sessions.values()) {
+        s.stopReading();
+        s.conn.close();
+      }
       sessions.clear();
       await accepting;
       await Promise.all([...readers]);

@@ -3,7 +3,9 @@ import { type ControlTransport, frame, readFrames } from "../../../core/mesh/tra
 import {
   type MtlsControlConn,
   mtlsControlTransport,
+  sessionReadable,
 } from "../../../core/identity/mtls_control_transport.ts";
+import type { MtlsSession } from "../../../core/identity/mtls.ts";
 import { authorizePathPrefix } from "../../../core/identity/authorize.ts";
 import { staticSvidSource } from "../../../core/identity/rotation.ts";
 import { signProbe, verifyProbe } from "../../../core/identity/probe_auth.ts";
@@ -73,4 +75,86 @@ Deno.test("mtlsControlTransport() fits the mesh ControlTransport shape and carri
     listener.close();
     await serving;
   }
+});
+
+Deno.test("mtlsControlTransport() connection refused by the listener right after the handshake ends its readable", async () => {
+  // The mesh listener closes a connection from a neighbour its prober does not see yet. The
+  // close can reach the dialer while it still derives the probe key, before the mesh reads the
+  // stream: the readable must end anyway, or the dialer's session waits for a HELLO for ever.
+  const mesh = await testDomain("mesh.test");
+  const bundles = fixedBundles(mesh.bundle);
+  const make = async (path: string) =>
+    mtlsControlTransport({
+      svidSource: await staticSvidSource(await mesh.svid(path)),
+      bundleSource: bundles,
+      authorize: authorizePathPrefix("mesh.test", "/node"),
+    });
+  const serverT = await make("node/b");
+  const clientT = await make("node/a");
+  const port = freePort();
+  const listener = serverT.listen({ hostname: "127.0.0.1", port });
+  const serving = (async () => {
+    for await (const conn of listener) conn.close();
+  })();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    let conn: Awaited<ReturnType<ControlTransport["connect"]>> | undefined;
+    for (let i = 0; i < 50 && !conn; i++) {
+      conn = await clientT.connect({ hostname: "127.0.0.1", port, timeoutMs: 2000 }).catch(() => {
+        return new Promise<undefined>((r) => setTimeout(() => r(undefined), 20));
+      });
+    }
+    assert.ok(conn, "connected");
+    // The mesh opens its session a moment later (after other callbacks ran).
+    await new Promise((r) => setTimeout(r, 100));
+    const ended = (async () => {
+      for await (const _ of readFrames(conn.readable)) { /* nothing is sent */ }
+      return "ended";
+    })().catch(() => "ended");
+    const outcome = await Promise.race([
+      ended,
+      new Promise<string>((r) => timer = setTimeout(() => r("still open"), 2000)),
+    ]);
+    conn.close();
+    assert.equal(outcome, "ended", "the readable of a connection the listener closed ends");
+    await ended;
+  } finally {
+    clearTimeout(timer);
+    listener.close();
+    await serving;
+  }
+});
+
+Deno.test("sessionReadable() ends at once for a socket that closed before it was read", async (t) => {
+  // As seen on a mesh dialer whose connection the listener refused right after the handshake:
+  // the socket's end and close events had fired before the session's stream listened, and the
+  // stream never ended (tests/testbed logs: ended=true destroyed=true when the session opened).
+  const neverEnds = () => new ReadableStream<Uint8Array>();
+  const session = (socket: { readableEnded: boolean; destroyed: boolean }) =>
+    ({ socket, readable: neverEnds() }) as unknown as MtlsSession;
+  const ends = async (r: ReadableStream<Uint8Array>) => {
+    const reader = r.getReader();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const out = await Promise.race([
+      reader.read().then((x) => x.done ? "ended" : "data"),
+      new Promise<string>((res) => timer = setTimeout(() => res("open"), 200)),
+    ]);
+    clearTimeout(timer);
+    await reader.cancel();
+    return out;
+  };
+  for (
+    const state of [{ readableEnded: true, destroyed: true }, {
+      readableEnded: false,
+      destroyed: true,
+    }, { readableEnded: true, destroyed: false }]
+  ) {
+    await t.step(`ended ${state.readableEnded}, destroyed ${state.destroyed}`, async () => {
+      assert.equal(await ends(sessionReadable(session(state))), "ended");
+    });
+  }
+  await t.step("an open socket keeps the session's own stream", () => {
+    const s = session({ readableEnded: false, destroyed: false });
+    assert.equal(sessionReadable(s), s.readable);
+  });
 });

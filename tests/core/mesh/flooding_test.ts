@@ -207,3 +207,82 @@ Deno.test("flooder: a session is full only after the peer's DB_END, and says so 
     await flooder.stop();
   }
 });
+
+/**
+ * A connection the far end already closed, as an mTLS socket can look when the listener refuses
+ * it (its prober does not see us yet) right after the handshake: writes fail, and the readable
+ * never reports the close, not even after our own close().
+ */
+function refusedConn(): ControlConn & { closed: boolean } {
+  const conn = {
+    closed: false,
+    remoteAddress: IFACE.peerAddress,
+    readable: new ReadableStream<Uint8Array>(),
+    write: () => Promise.reject(new Error("write EPIPE")),
+    close() {
+      conn.closed = true;
+    },
+  };
+  return conn;
+}
+
+/** Resolves with `value`, or "timed out" after `ms`, clearing its timer either way. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | "timed out"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<"timed out">((r) => timer = setTimeout(() => r("timed out"), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("flooder ends a session whose writes fail at once and reconnects before the sync timeout", async () => {
+  let refused = true;
+  const hello = frame(new TextEncoder().encode(encodeControlMessage({
+    v: 1,
+    type: "hello",
+    node_id: "r2",
+    router_address: "10.255.0.2",
+  })));
+  const { transport, conns } = fakeTransport(() => refused ? refusedConn() : fakeConn([hello]));
+  const flooder = flooderWith(transport);
+  let stopped;
+  try {
+    const t0 = performance.now();
+    flooder.maintain(IFACE, "r2", t0);
+    await tick();
+    await tick();
+    assert.equal(conns.length, 1);
+    assert.equal(flooder.sessions(), 0, "the refused session is gone without waiting for a HELLO");
+    assert.equal(conns[0].closed, true);
+    refused = false;
+    // The next attempt after the connect retry interval, well inside the sync timeout (1000 ms).
+    flooder.maintain(IFACE, "r2", t0 + 600);
+    await tick();
+    await tick();
+    assert.equal(conns.length, 2, "connected again");
+    assert.equal(flooder.synced(IFACE), true);
+  } finally {
+    stopped = await within(flooder.stop(), 2000);
+  }
+  assert.equal(stopped, undefined, "stop() returns");
+});
+
+Deno.test("flooder stop() returns even if a closed connection's readable never ends", async () => {
+  const { transport, conns } = fakeTransport(() => ({
+    ...refusedConn(),
+    write: () => Promise.resolve(),
+  }));
+  const flooder = flooderWith(transport);
+  const t0 = performance.now();
+  flooder.maintain(IFACE, "r2", t0);
+  await tick();
+  assert.equal(conns.length, 1);
+  assert.equal(flooder.sessions(), 1);
+  flooder.maintain(IFACE, "r2", t0 + 1500);
+  assert.equal(flooder.sessions(), 0, "closed after the sync timeout");
+  assert.equal(await within(flooder.stop(), 2000), undefined, "stop() returns");
+});
