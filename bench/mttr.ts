@@ -46,8 +46,8 @@ import {
 } from "../tests/testbed/testbed.ts";
 import { nsRun, pool } from "../tests/testbed/netns.ts";
 import { ensureLivenessBinary } from "../native/ensure_built.ts";
-import { AGENT_BUNDLE, buildAgentBundle } from "../scripts/build_agent.ts";
-import { ROOT } from "../core/paths.ts";
+import { buildAgentBundle } from "../scripts/build_agent.ts";
+import { AGENT_BUNDLE, ROOT } from "../core/paths.ts";
 import { forwardingPath } from "../tests/testbed/traffic.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;

@@ -8,8 +8,8 @@
  * @module
  */
 import { Command } from "commander";
+import { AGENT_BUNDLE } from "../core/paths.ts";
 import {
-  AGENT_BUNDLE,
   cut,
   execInRouter,
   kill,

@@ -10,8 +10,6 @@
 import { AGENT_BUNDLE, ROOT, rootPath } from "../core/paths.ts";
 import { VERSION } from "../core/version.ts";
 
-export { AGENT_BUNDLE };
-
 async function run(args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args,

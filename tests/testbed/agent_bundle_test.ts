@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { missingForNetns, skipOrFail } from "./harness.ts";
-import { AGENT_BUNDLE, router, testbedDown, testbedUp } from "./testbed.ts";
+import { router, testbedDown, testbedUp } from "./testbed.ts";
+import { AGENT_BUNDLE } from "../../core/paths.ts";
 import { parseTopology } from "./topology.ts";
 import { forwardingPath, waitFullReachability } from "./traffic.ts";
 import { buildAgentBundle } from "../../scripts/build_agent.ts";

@@ -8,13 +8,10 @@
 import { type CgroupHost, joinCgroupScript, remountCgroupsScript, shq } from "./cgroups.ts";
 import { alive } from "./netns.ts";
 import type { RouterState } from "./testbed.ts";
-import { AGENT_BUNDLE, ROOT } from "../../core/paths.ts";
+import { ROOT } from "../../core/paths.ts";
 
 /** The repository root (with a trailing slash). */
 export { ROOT };
-
-/** The single-file agent `deno task build:agent` writes (it starts about twice as fast). */
-export { AGENT_BUNDLE };
 
 /** The native liveness helper agents may run (it may not be built yet: allowed all the same). */
 export const LIVENESS_HELPER = `${ROOT}native/bin/x0-liveness`;

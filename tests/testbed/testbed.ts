@@ -19,14 +19,7 @@ import {
 import { agentFlags, launchAgent, waitApi } from "./agent_launch.ts";
 import { ipBatch, listNetns, must, netnsPids, nsRun, pool, stopPid } from "./netns.ts";
 import type { Topology } from "./topology.ts";
-export {
-  AGENT_BUNDLE,
-  AGENT_FLAGS,
-  agentFlags,
-  launchAgent,
-  LIVENESS_HELPER,
-  waitApi,
-} from "./agent_launch.ts";
+export { AGENT_FLAGS, agentFlags, launchAgent, LIVENESS_HELPER, waitApi } from "./agent_launch.ts";
 import { provisionIdentities, wantsIdentity } from "./identity_provision.ts";
 export { provisionIdentities } from "./identity_provision.ts";
 
