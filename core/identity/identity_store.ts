@@ -10,7 +10,7 @@ import { ConfigError, NotFoundError, ValidationError } from "../errors.ts";
 import { createCa, type TrustDomainCa } from "./ca.ts";
 import { generateKeyPair, importKeyPair, privateKeyToPem } from "./keys.ts";
 import { type JwtSigningKey, jwtSigningKey } from "./jwt.ts";
-import { decodePem, encodePem } from "./pem.ts";
+import { bytesEqual, decodePem, encodePem } from "./pem.ts";
 import { parseTrustDomain, spiffeIdFromParts } from "./spiffe_id.ts";
 import { DEFAULT_SVID_TTL_MS, issueX509Svid, type X509Svid } from "./svid.ts";
 import { parseSpiffeId } from "./spiffe_id.ts";
@@ -256,8 +256,8 @@ export async function loadEndpointSvid(dataDir: string): Promise<X509Svid | null
     const chain = decodePem(text, "CERTIFICATE").map((b) => new x509.X509Certificate(b.der));
     if (chain.length === 0) return null;
     const keys = await importKeyPair(text);
-    const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
-    if (!bytesEqual(spki, new Uint8Array(chain[0].publicKey.rawData))) return null;
+    const spki = await crypto.subtle.exportKey("spki", keys.publicKey);
+    if (!bytesEqual(spki, chain[0].publicKey.rawData)) return null;
     const uri = chain[0].getExtension(x509.SubjectAlternativeNameExtension)?.names.items.find((
       n,
     ) => n.type === "url")?.value;
@@ -267,9 +267,6 @@ export async function loadEndpointSvid(dataDir: string): Promise<X509Svid | null
     return null;
   }
 }
-
-const bytesEqual = (a: Uint8Array, b: Uint8Array) =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
 
 const readCert = async (path: string) => {
   const block = decodePem(await Deno.readTextFile(path), "CERTIFICATE")[0];

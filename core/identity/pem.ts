@@ -13,6 +13,12 @@ export function toBytes(data: Uint8Array | ArrayBuffer): Bytes {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data);
 }
 
+/** Whether two byte strings (views or buffers) hold the same bytes. */
+export function bytesEqual(a: Uint8Array | ArrayBuffer, b: Uint8Array | ArrayBuffer): boolean {
+  const [x, y] = [toBytes(a), toBytes(b)];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
 /** One decoded PEM block. */
 export interface PemBlock {
   /** The label between `BEGIN` and the dashes, e.g. `CERTIFICATE`. */
