@@ -19,6 +19,18 @@ const freePort = () => {
   return port;
 };
 
+/** Connects to the loopback listener on `port`, retrying for up to a second while it comes up. */
+async function connectRetrying(t: ControlTransport, port: number) {
+  let conn: Awaited<ReturnType<ControlTransport["connect"]>> | undefined;
+  for (let i = 0; i < 50 && !conn; i++) {
+    conn = await t.connect({ hostname: "127.0.0.1", port, timeoutMs: 2000 }).catch(() => {
+      return new Promise<undefined>((r) => setTimeout(() => r(undefined), 20));
+    });
+  }
+  assert.ok(conn, "connected");
+  return conn;
+}
+
 Deno.test("mtlsControlTransport() fits the mesh ControlTransport shape and carries framed traffic", async () => {
   const mesh = await testDomain("mesh.test");
   const other = await testDomain("other.test");
@@ -46,13 +58,7 @@ Deno.test("mtlsControlTransport() fits the mesh ControlTransport shape and carri
     }
   })();
   try {
-    let conn: Awaited<ReturnType<ControlTransport["connect"]>> | undefined;
-    for (let i = 0; i < 50 && !conn; i++) {
-      conn = await clientT.connect({ hostname: "127.0.0.1", port, timeoutMs: 2000 }).catch(() => {
-        return new Promise<undefined>((r) => setTimeout(() => r(undefined), 20));
-      });
-    }
-    assert.ok(conn, "connected");
+    const conn = await connectRetrying(clientT, port);
     await conn.write(frame(new Uint8Array([1, 2, 3])));
     const frames = readFrames(conn.readable);
     const first = await frames.next();
@@ -98,13 +104,7 @@ Deno.test("mtlsControlTransport() connection refused by the listener right after
   })();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    let conn: Awaited<ReturnType<ControlTransport["connect"]>> | undefined;
-    for (let i = 0; i < 50 && !conn; i++) {
-      conn = await clientT.connect({ hostname: "127.0.0.1", port, timeoutMs: 2000 }).catch(() => {
-        return new Promise<undefined>((r) => setTimeout(() => r(undefined), 20));
-      });
-    }
-    assert.ok(conn, "connected");
+    const conn = await connectRetrying(clientT, port);
     // The mesh opens its session a moment later (after other callbacks ran).
     await new Promise((r) => setTimeout(r, 100));
     const ended = (async () => {
